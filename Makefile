@@ -1,0 +1,43 @@
+# The README's two commands: `make demo` (set up and run the main job) and
+# `make test` (set up and run lint, type check and the tests).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup sysdeps demo test lint typecheck pytest bench clean
+
+# (Re)creates the virtualenv when pyproject.toml changes. torch is installed first, pinned,
+# so that the `bench` extra finds it satisfied (a plain `torch` may pull a multi-GB CUDA build).
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev,bench,postgres,fleet,report]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+sysdeps:
+	bash .ci/sysdeps
+
+demo: sysdeps setup
+	$(VENV)/bin/greenai demo
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy greenai collectors dashboard
+
+pytest: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: sysdeps setup lint typecheck pytest
+
+bench: sysdeps setup
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) artifacts .mypy_cache .ruff_cache .pytest_cache

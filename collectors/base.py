@@ -1,0 +1,47 @@
+"""The base class every collector implements."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+from collectors.types import Device, DeviceStatus, Reading
+
+
+class Collector(abc.ABC):
+    """Reads one kind of hardware.
+
+    A collector is built by its ``open`` classmethod (which raises
+    :class:`collectors.errors.Unavailable` with a reason when it cannot work here),
+    read from one thread at a time, and closed once.
+    """
+
+    name: str = "collector"
+
+    @abc.abstractmethod
+    def devices(self) -> Sequence[Device]:
+        """The devices this collector reads."""
+
+    @abc.abstractmethod
+    def read(self) -> list[Reading]:
+        """Read every device once: counters where they exist, power otherwise.
+
+        Returns:
+            One reading per device that answered; a lost device is left out and
+            reported by :meth:`status`.
+        """
+
+    def read_power(self, device_ids: Sequence[str]) -> list[Reading]:
+        """Read only the power of the given power-only devices, as cheaply as possible.
+
+        The fast (10 Hz) sampling path calls this; the default reads everything.
+        """
+        wanted = set(device_ids)
+        return [r for r in self.read() if r.device_id in wanted]
+
+    def status(self) -> list[DeviceStatus]:
+        """Per-device events since opening (lost devices, counter resets)."""
+        return []
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most collectors hold nothing
+        """Release what the collector holds (NVML handle, open files)."""

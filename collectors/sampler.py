@@ -1,0 +1,306 @@
+"""The sampling loop: counters slowly, power-only sensors fast at jittered instants.
+
+Counters (GPU energy, RAPL, CPU-time-driven models) are exact whatever the sampling
+rate, so they are read at run and window boundaries (:meth:`Sampler.snapshot`) and at
+``series_hz`` in between, only to draw the power series. Devices that have a power
+sensor but no counter are read at ``power_hz``, each sample at a random instant within
+its interval so periodic workloads do not alias with the sampling grid, and integrated
+with trapezoids into a cumulative energy.
+
+The schedule is drift-free (deadlines are ``origin + k * interval``), memory is bounded
+(the series is a ring buffer), and an exception inside a collector is counted and kept,
+never raised into the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
+
+from collectors.base import Collector
+from collectors.clock import SYSTEM_CLOCK, Clock
+from collectors.types import Device, DeviceStatus, Kind, Method, Reading
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEnergy:
+    """Cumulative energy of one device at a snapshot.
+
+    Attributes:
+        device_id: The device.
+        kind: Its kind.
+        method: How the energy was obtained.
+        energy_j: Cumulative energy since the sampler started, J (counters keep their origin).
+        power_w: Latest power, W, where known.
+    """
+
+    device_id: str
+    kind: Kind
+    method: Method
+    energy_j: float
+    power_w: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Every device's cumulative energy at one instant (a run or window boundary).
+
+    Attributes:
+        timestamp_s: Monotonic time of the snapshot.
+        devices: Device id -> cumulative energy.
+    """
+
+    timestamp_s: float
+    devices: dict[str, DeviceEnergy]
+
+
+@dataclass(slots=True)
+class _Integral:
+    """Trapezoidal integral of a power-only device."""
+
+    kind: Kind
+    energy_j: float = 0.0
+    last_t: float | None = None
+    last_w: float | None = None
+
+    def add(self, t: float, power_w: float) -> None:
+        if self.last_t is not None and self.last_w is not None and t > self.last_t:
+            self.energy_j += (t - self.last_t) * (self.last_w + power_w) / 2.0
+        if self.last_t is None or t >= self.last_t:
+            self.last_t, self.last_w = t, power_w
+
+
+@dataclass(slots=True)
+class SamplerErrors:
+    """Collector failures seen by the sampler (counted, never raised).
+
+    Attributes:
+        counts: Collector name -> number of failed reads.
+        last: Collector name -> the latest error message.
+        gaps: Number of series ticks skipped because the loop fell behind.
+    """
+
+    counts: dict[str, int] = field(default_factory=dict)
+    last: dict[str, str] = field(default_factory=dict)
+    gaps: int = 0
+
+
+class Sampler:
+    """Reads collectors on a schedule and answers snapshots at any instant.
+
+    Args:
+        collectors: The open collectors.
+        series_hz: Rate of the power series (counter devices), Hz.
+        power_hz: Rate of power-only sensors, Hz.
+        clock: Monotonic clock; tests inject one and call :meth:`run_due`.
+        rng: Random source of the jitter (seed it for repeatable tests).
+        max_series: Most readings kept in the series buffer before the oldest drop.
+        on_series: Called (on the sampler thread) with each series tick's readings.
+    """
+
+    def __init__(
+        self,
+        collectors: Sequence[Collector],
+        *,
+        series_hz: float = 1.0,
+        power_hz: float = 10.0,
+        clock: Clock = SYSTEM_CLOCK,
+        rng: random.Random | None = None,
+        max_series: int = 100_000,
+        on_series: Callable[[list[Reading]], None] | None = None,
+    ) -> None:
+        self._collectors = list(collectors)
+        self._series_interval_s = 1.0 / series_hz
+        self._power_interval_s = 1.0 / power_hz
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._on_series = on_series
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.errors = SamplerErrors()
+        self.series: deque[Reading] = deque(maxlen=max_series)
+        self._power_only = self._find_power_only()
+        self._integrals = {
+            dev.device_id: _Integral(dev.kind) for devs in self._power_only.values() for dev in devs
+        }
+        self._origin_s = self._clock.monotonic()
+        self._series_k = 0
+        self._power_k = 0
+        self._next_series_s = self._origin_s
+        self._next_power_s = self._jittered(0)
+
+    def _find_power_only(self) -> dict[int, list[Device]]:
+        found: dict[int, list[Device]] = {}
+        for i, collector in enumerate(self._collectors):
+            devs = [d for d in collector.devices() if d.method is Method.POWER]
+            if devs:
+                found[i] = devs
+        return found
+
+    @property
+    def devices(self) -> list[Device]:
+        """Every device of every collector."""
+        return [d for c in self._collectors for d in c.devices()]
+
+    @property
+    def collectors(self) -> list[Collector]:
+        """The collectors read by this sampler."""
+        return list(self._collectors)
+
+    def status(self) -> list[DeviceStatus]:
+        """Per-device events (lost devices, counter resets) of every collector."""
+        with self._lock:
+            empty: list[DeviceStatus] = []
+            return [s for c in self._collectors for s in self._guard(c, c.status, empty)]
+
+    # -- schedule ---------------------------------------------------------------------
+
+    def _jittered(self, k: int) -> float:
+        start = self._origin_s + k * self._power_interval_s
+        return start + self._rng.random() * self._power_interval_s
+
+    def next_deadline_s(self) -> float:
+        """Monotonic time of the next due work."""
+        if self._power_only:
+            return min(self._next_series_s, self._next_power_s)
+        return self._next_series_s
+
+    def run_due(self, now_s: float) -> float:
+        """Do the work due at ``now_s`` and return the next deadline.
+
+        The background thread calls this; tests call it with their own clock.
+        """
+        if self._power_only and now_s >= self._next_power_s:
+            self._sample_power(now_s)
+            self._power_k = self._next_index(now_s, self._power_k, self._power_interval_s)
+            self._next_power_s = self._jittered(self._power_k)
+        if now_s >= self._next_series_s:
+            self._sample_series()
+            self._series_k = self._next_index(now_s, self._series_k, self._series_interval_s)
+            self._next_series_s = self._origin_s + self._series_k * self._series_interval_s
+        return self.next_deadline_s()
+
+    def _next_index(self, now_s: float, k: int, interval_s: float) -> int:
+        behind = math.floor((now_s - self._origin_s) / interval_s)
+        if behind > k + 1:
+            self.errors.gaps += behind - k - 1
+            return behind + 1
+        return k + 1
+
+    # -- work ---------------------------------------------------------------------
+
+    def _guard(self, collector: Collector, fn: Callable[[], _T], default: _T) -> _T:
+        try:
+            return fn()
+        except Exception as exc:  # a collector failure must never reach the job
+            name = collector.name
+            count = self.errors.counts.get(name, 0) + 1
+            self.errors.counts[name] = count
+            self.errors.last[name] = f"{type(exc).__name__}: {exc}"
+            if count == 1:
+                log.warning("collector %s failed: %s", name, exc)
+            return default
+
+    def _sample_power(self, now_s: float) -> None:
+        with self._lock:
+            for i, devs in self._power_only.items():
+                collector = self._collectors[i]
+                ids = [d.device_id for d in devs]
+                none: list[Reading] = []
+                readings = self._guard(collector, partial(collector.read_power, ids), none)
+                for r in readings:
+                    if r.power_w is not None:
+                        self._integrals[r.device_id].add(r.timestamp_s, r.power_w)
+
+    def _read_all(self, integrate: bool) -> list[Reading]:
+        """Read every collector; ``integrate`` adds power-only readings to their integrals.
+
+        Series ticks do not integrate: they fall on a fixed grid, which aliases with
+        periodic workloads; only the jittered power samples and boundaries do.
+        """
+        readings: list[Reading] = []
+        for collector in self._collectors:
+            none: list[Reading] = []
+            readings.extend(self._guard(collector, collector.read, none))
+        if integrate:
+            for r in readings:
+                integral = self._integrals.get(r.device_id)
+                if integral is not None and r.power_w is not None:
+                    integral.add(r.timestamp_s, r.power_w)
+        return readings
+
+    def _sample_series(self) -> None:
+        with self._lock:
+            readings = self._read_all(integrate=False)
+            self.series.extend(readings)
+        if self._on_series is not None:
+            try:
+                self._on_series(readings)
+            except Exception:  # the listener's failure is its own; the loop carries on
+                log.exception("series listener failed")
+
+    def snapshot(self) -> Snapshot:
+        """Read every counter now and return each device's cumulative energy.
+
+        Power-only devices are read too, closing their integral at this instant.
+        """
+        with self._lock:
+            now_s = self._clock.monotonic()
+            readings = self._read_all(integrate=True)
+            devices: dict[str, DeviceEnergy] = {}
+            for r in readings:
+                integral = self._integrals.get(r.device_id)
+                energy_j = integral.energy_j if integral is not None else r.energy_j
+                if energy_j is None:
+                    continue
+                devices[r.device_id] = DeviceEnergy(
+                    r.device_id, r.kind, r.method, energy_j, r.power_w
+                )
+            return Snapshot(now_s, devices)
+
+    # -- thread ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background thread (a daemon; idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="greenai-sampler", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        deadline_s = self.next_deadline_s()
+        while True:
+            wait_s = max(deadline_s - self._clock.monotonic(), 0.0)
+            if self._clock.wait(self._stop, wait_s):
+                return
+            deadline_s = self.run_due(self._clock.monotonic())
+
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop the thread; returns within one interval (the wait is interrupted)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the background thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def close(self) -> None:
+        """Stop and close every collector."""
+        self.stop()
+        for collector in self._collectors:
+            self._guard(collector, collector.close, None)

@@ -1,0 +1,1 @@
+"""The ``greenai`` command line."""

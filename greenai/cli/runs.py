@@ -1,0 +1,181 @@
+"""``greenai runs list | show ID | export``: read the ledger."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from greenai.cli import options as o
+
+app = typer.Typer(help="Runs in the ledger.", no_args_is_help=True)
+
+
+class Format(StrEnum):
+    """Output formats."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    CODECARBON = "codecarbon"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", help="table, json, csv (or codecarbon)")]
+TABLE_COLUMNS = (
+    "id", "status", "project", "model", "technique", "phase", "started_at", "duration_s",
+    "energy_j", "tokens_output", "j_per_output_token", "emissions_kg",
+)  # fmt: skip
+
+
+def with_ratios(run: dict[str, Any]) -> dict[str, Any]:
+    """A run row plus its per-token figures (IT energy / tokens)."""
+    out = dict(run)
+    energy_j = float(run.get("energy_j") or 0.0)
+    tokens_out = int(run.get("tokens_output") or 0)
+    tokens_all = tokens_out + int(run.get("tokens_input") or 0)
+    out["j_per_output_token"] = energy_j / tokens_out if tokens_out else None
+    out["j_per_token"] = energy_j / tokens_all if tokens_all else None
+    return out
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return str(value)
+
+
+def _open(db: str | None) -> Any:
+    from greenai.config import load_settings
+    from greenai.ledger import Ledger
+
+    settings = load_settings({"db_url": db} if db else None)
+    return Ledger.open(settings.db_url)
+
+
+def _print_rows(rows: list[dict[str, Any]], fmt: Format) -> None:
+    if fmt is Format.JSON:
+        typer.echo(json.dumps(rows, indent=2, default=_json_default))
+    elif fmt is Format.CSV:
+        out = io.StringIO()
+        columns = list(rows[0]) if rows else list(TABLE_COLUMNS)
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_value(row.get(k)) for k in columns})
+        typer.echo(out.getvalue(), nl=False)
+    elif fmt is Format.CODECARBON:
+        from greenai.interop.codecarbon_csv import write_codecarbon_csv
+
+        typer.echo(write_codecarbon_csv(rows), nl=False)
+    else:
+        from rich.table import Table
+
+        table = Table()
+        for column in TABLE_COLUMNS:
+            table.add_column(column, no_wrap=column == "id")
+        for row in rows:
+            table.add_row(*(_cell(row.get(c)) for c in TABLE_COLUMNS))
+        _console().print(table)
+
+
+def _console() -> Any:
+    """A console as wide as the terminal, or wide enough for a run table when piped."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
+def _csv_value(value: object) -> object:
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=_json_default, sort_keys=True)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+@app.command("list")
+def list_runs(
+    limit: Annotated[int, typer.Option(help="Most runs shown, newest first.")] = 50,
+    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+    project: Annotated[str | None, typer.Option(help="Only this project.")] = None,
+    format: FormatOpt = Format.TABLE,
+    db: o.DbUrl = None,
+) -> None:
+    """List runs, newest first."""
+    ledger = _open(db)
+    try:
+        rows = [
+            with_ratios(r) for r in ledger.list_runs(limit=limit, status=status, project=project)
+        ]
+    finally:
+        ledger.close()
+    _print_rows(rows, format)
+
+
+@app.command("show")
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    format: FormatOpt = Format.TABLE,
+    db: o.DbUrl = None,
+) -> None:
+    """Show one run with its devices, windows and metrics."""
+    ledger = _open(db)
+    try:
+        record = ledger.get_run(run_id)
+    finally:
+        ledger.close()
+    if record is None:
+        typer.echo(f"greenai: no run {run_id!r} in the ledger", err=True)
+        raise typer.Exit(1)
+    run = with_ratios(record["run"])
+    if format is Format.JSON:
+        full = {**run, **{k: record[k] for k in ("devices", "windows", "metrics")}}
+        typer.echo(json.dumps(full, indent=2, default=_json_default))
+        return
+    if format is not Format.TABLE:
+        _print_rows([run], format)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"run {run['id']}", show_header=False)
+    for key, value in run.items():
+        table.add_row(key, _cell(value))
+    console = _console()
+    console.print(table)
+    for part in ("devices", "windows", "metrics"):
+        if record[part]:
+            console.print(f"[bold]{part}[/]")
+            _print_rows(record[part], Format.JSON)
+
+
+@app.command("export")
+def export(
+    format: FormatOpt = Format.CSV,
+    limit: Annotated[int, typer.Option(help="Most runs exported, newest first.")] = 100_000,
+    project: Annotated[str | None, typer.Option(help="Only this project.")] = None,
+    db: o.DbUrl = None,
+) -> None:
+    """Export runs (csv, json, or codecarbon: CodeCarbon's emissions.csv columns)."""
+    ledger = _open(db)
+    try:
+        rows = [with_ratios(r) for r in ledger.list_runs(limit=limit, project=project)]
+    finally:
+        ledger.close()
+    _print_rows(rows, format)

@@ -1,0 +1,118 @@
+"""The validated configuration of greenai (keys documented in :mod:`greenai.config`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from greenai.config.keys import parse_value, suggest_key
+from greenai.errors import ConfigError
+
+__all__ = ["Settings"]
+
+
+def _no_market_factors() -> Mapping[str, float]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """greenai's configuration, checked on creation: an invalid value raises ConfigError.
+
+    Values given as strings (as in the environment) are parsed; locations are normalised to
+    CodeCarbon's spelling (``fra`` -> ``FRA``, ``California`` -> ``california``). See
+    :mod:`greenai.config` for the meaning and units of each key.
+    """
+
+    db_url: str | None = None
+    country: str | None = None
+    region: str | None = None
+    cloud_provider: str | None = None
+    cloud_region: str | None = None
+    pue: float = 1.0
+    wue: float | None = None
+    price_per_kwh: float | None = None
+    currency: str | None = None
+    intensity_g_per_kwh: float | None = None
+    factors_file: Path | None = None
+    series_hz: float = 1.0
+    power_hz: float = 10.0
+    mode: Literal["process", "machine"] = "process"
+    cpu_tdp_w: float | None = None
+    powercap_root: Path = Path("/sys/class/powercap")
+    host_id: str | None = None
+    run_id: str | None = None
+    hash_identifiers: bool = False
+    store_command: bool = False
+    timezone: str = "UTC"
+    heartbeat_s: float = 5.0
+    stale_after_s: float = 60.0
+    series_tiers: tuple[tuple[str, int], ...] = (("1s", 7), ("1m", 90), ("1h", 0))
+    market_factors: Mapping[str, float] = field(default_factory=_no_market_factors)
+    market_factors_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        for key in self.keys():
+            value = getattr(self, key)
+            parsed = parse_value(key, value)
+            if parsed is not value:
+                object.__setattr__(self, key, parsed)
+        location = (self.country, self.region, self.cloud_provider, self.cloud_region)
+        if any(part is not None for part in location):
+            from greenai.emissions.location import normalise_location
+
+            country, region, provider, cloud_region = normalise_location(*location)
+            object.__setattr__(self, "country", country)
+            object.__setattr__(self, "region", region)
+            object.__setattr__(self, "cloud_provider", provider)
+            object.__setattr__(self, "cloud_region", cloud_region)
+
+    def __hash__(self) -> int:
+        return hash(
+            tuple(
+                tuple(sorted(value.items())) if isinstance(value, Mapping) else value
+                for value in (getattr(self, key) for key in self.keys())
+            )
+        )
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        """Every valid configuration key, in declaration order."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some keys changed, checked like a new Settings.
+
+        Raises:
+            ConfigError: An unknown key or an invalid value.
+        """
+        for key, value in changes.items():
+            if key not in self.keys():
+                raise unknown_key(key, value, "")
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as plain values (paths as strings, tiers as lists), e.g. for JSON."""
+        plain: dict[str, Any] = {}
+        for key in self.keys():
+            value = getattr(self, key)
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            elif key == "series_tiers":
+                value = [list(tier) for tier in value]
+            plain[key] = value
+        return plain
+
+
+def unknown_key(key: str, value: object, where: str) -> ConfigError:
+    """The error for a key that is not a configuration key (with a close-match suggestion)."""
+    valid = list(Settings.keys())
+    place = f" in {where}" if where else ""
+    parts = [f"unknown key{place}", suggest_key(key, valid), f"valid keys: {', '.join(valid)}"]
+    return ConfigError(key, value, "; ".join(part for part in parts if part))

@@ -1,0 +1,166 @@
+"""Where configuration values come from: arguments, environment, a TOML file, defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from greenai.config.keys import PATH_KEYS, parse_value
+from greenai.config.settings import Settings, unknown_key
+from greenai.errors import ConfigError
+
+__all__ = ["CONFIG_ENV", "ENV_PREFIX", "find_config_file", "load_settings"]
+
+ENV_PREFIX = "GREENAI_"
+CONFIG_ENV = "GREENAI_CONFIG"
+"""Environment variable naming the configuration file (skips the search)."""
+
+_KEYS = Settings.keys()
+
+
+def load_settings(
+    overrides: Mapping[str, object] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Loads the configuration: overrides > ``GREENAI_<KEY>`` > config file > defaults.
+
+    Args:
+        overrides: Values given in code or on the command line; a None value counts as
+            not given, so unset options can be passed through as they are.
+        environ: The environment (default ``os.environ``); empty variables are ignored.
+        cwd: Where the search for a config file starts, and the folder relative paths of
+            the environment and the overrides are taken from (default: the process cwd).
+            ``GREENAI_CACHE_DIR`` (the factor cache used to check locations) is read from
+            the process environment, not from ``environ``.
+
+    Returns:
+        Validated settings.
+
+    Raises:
+        ConfigError: A value is invalid, a key unknown, or the config file unreadable.
+    """
+    env = os.environ if environ is None else environ
+    base = Path.cwd() if cwd is None else Path(cwd).absolute()
+    values: dict[str, Any] = {}
+    found = find_config_file(env, base)
+    if found is not None:
+        values.update(_file_values(*found))
+    values.update(_env_values(env, base))
+    values.update(_override_values(overrides or {}, base))
+    return Settings(**values)
+
+
+def find_config_file(environ: Mapping[str, str], cwd: Path) -> tuple[Path, bool] | None:
+    """The configuration file in use, and whether it is a ``pyproject.toml``.
+
+    ``GREENAI_CONFIG`` names it, else the nearest ``greenai.toml``, or ``pyproject.toml``
+    with a ``[tool.greenai]`` table, from ``cwd`` upwards; in one folder ``greenai.toml``
+    wins. The search ends at the home directory (included) or the filesystem root.
+
+    Raises:
+        ConfigError: ``GREENAI_CONFIG`` names no file.
+    """
+    named = environ.get(CONFIG_ENV, "").strip()
+    if named:
+        path = Path(named).expanduser()
+        path = path if path.is_absolute() else cwd / path
+        if not path.is_file():
+            raise ConfigError(CONFIG_ENV, named, "the path of an existing TOML file")
+        return path, path.name == "pyproject.toml"
+    home = _home(environ)
+    folder = cwd.absolute()
+    while True:
+        if (folder / "greenai.toml").is_file():
+            return folder / "greenai.toml", False
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _has_greenai_table(pyproject):
+            return pyproject, True
+        if folder in (home, folder.parent):
+            return None
+        folder = folder.parent
+
+
+def _home(environ: Mapping[str, str]) -> Path | None:
+    home = environ.get("HOME")
+    try:
+        return Path(home).absolute() if home else Path.home().absolute()
+    except RuntimeError:  # no home directory at all
+        return None
+
+
+def _has_greenai_table(pyproject: Path) -> bool:
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if "greenai" not in text:  # cheap test before parsing someone else's pyproject
+        return False
+    return _table(pyproject, True) is not None
+
+
+def _table(path: Path, pyproject: bool) -> dict[str, Any] | None:
+    """The greenai table of a TOML file (top level, or ``[tool.greenai]`` of a pyproject)."""
+    import tomllib
+
+    try:
+        with path.open("rb") as stream:
+            document = tomllib.load(stream)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError("config", str(path), f"a readable TOML file ({exc})") from exc
+    if not pyproject:
+        return document
+    table = document.get("tool", {}).get("greenai")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError("config", str(path), "a [tool.greenai] table")
+    return table
+
+
+def _file_values(path: Path, pyproject: bool) -> dict[str, Any]:
+    table = _table(path, pyproject) or {}
+    where = f"{path} [tool.greenai]" if pyproject else str(path)
+    values: dict[str, Any] = {}
+    for raw_key, raw in table.items():
+        key = raw_key.replace("-", "_")
+        if key not in _KEYS:
+            raise unknown_key(raw_key, raw, where)
+        value = _absolute(raw, path.parent) if key in PATH_KEYS and isinstance(raw, str) else raw
+        values[key] = parse_value(key, value, where)
+    return values
+
+
+def _env_values(environ: Mapping[str, str], cwd: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key in _KEYS:
+        name = ENV_PREFIX + key.upper()
+        raw: Any = environ.get(name, "").strip()
+        if not raw:
+            continue
+        if key in PATH_KEYS:
+            raw = _absolute(raw, cwd)
+        values[key] = parse_value(key, raw, name)
+    return values
+
+
+def _override_values(overrides: Mapping[str, object], cwd: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for raw_key, raw in overrides.items():
+        key = raw_key.replace("-", "_")
+        if key not in _KEYS:
+            raise unknown_key(raw_key, raw, "")
+        if raw is None:
+            continue
+        value = _absolute(raw, cwd) if key in PATH_KEYS and isinstance(raw, str | Path) else raw
+        values[key] = parse_value(key, value, "arguments")
+    return values
+
+
+def _absolute(raw: str | Path, base: Path) -> str | Path:
+    """A relative path taken from ``base``; anything else unchanged (parsed later)."""
+    if isinstance(raw, str) and not raw.strip():
+        return raw
+    path = Path(raw).expanduser() if isinstance(raw, Path) else Path(raw.strip()).expanduser()
+    return path if path.is_absolute() else base / path

@@ -1,0 +1,403 @@
+"""Emission factors: which one applies to a run, user factor tables, and the per-version cache.
+
+Precedence, highest first:
+
+1. a forced intensity (``intensity_g_per_kwh`` in the configuration);
+2. the user's factor table (``factors_file``), most specific location first:
+   ``provider/region``, then ``ISO3/region``, then ``ISO3``;
+3. CodeCarbon's factor for the cloud region (``cloud_provider`` + ``cloud_region``);
+4. CodeCarbon's factor for the country, or for its region where CodeCarbon has one
+   (US states, Canadian and Chinese provinces, Nordic bidding zones);
+5. CodeCarbon's world average, flagged ``unknown_location``, when no location is set.
+
+The factor applies to facility energy (IT energy x PUE), as in CodeCarbon.
+
+User factor tables are CSV files with a header row and the columns ``location`` (``FRA``,
+``USA/california``, ``gcp/us-central1``), ``intensity_g_per_kwh`` (gCO2e/kWh, >= 0) and
+optionally ``source`` (free text, e.g. ``Utility X 2025 residual mix``); other columns are
+ignored, as are blank lines and lines starting with ``#``.
+
+CodeCarbon's data are read through :mod:`greenai.emissions.codecarbon_factors` once per
+CodeCarbon version (about a second) and kept as a small JSON file in the per-user cache
+directory (``GREENAI_CACHE_DIR`` overrides it); later processes read that file (a few
+milliseconds) and never import CodeCarbon.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from greenai.emissions.codecarbon_factors import TABLE_FORMAT, codecarbon_version
+from greenai.errors import ConfigError, GreenAIError
+
+if TYPE_CHECKING:
+    from greenai.config import Settings
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "TABLE_FORMAT",
+    "Factor",
+    "FactorTable",
+    "TableFactor",
+    "codecarbon_version",
+    "emissions_kg",
+    "energy_mix",
+    "load_table",
+    "read_factor_table",
+    "resolve_factor",
+]
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR_ENV = "GREENAI_CACHE_DIR"
+"""Environment variable naming the cache directory (default: the per-user cache dir)."""
+
+J_PER_KWH = 3.6e6
+
+_TABLES: dict[tuple[str, str], FactorTable] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Factor:
+    """The emission factor applied to a run's facility energy.
+
+    Attributes:
+        intensity_g_per_kwh: Grid carbon intensity, gCO2e per kWh of facility energy.
+        source: Where it comes from, e.g. ``codecarbon 3.3.2: global_energy_mix (FRA)``.
+        codecarbon_version: CodeCarbon version whose data gave the factor, else None.
+        location: ``FRA``, ``USA/california``, ``gcp/us-central1``, ``world`` or ``unset``.
+        flags: Data-quality flags, e.g. ``("unknown_location",)`` for the world average.
+    """
+
+    intensity_g_per_kwh: float
+    source: str
+    codecarbon_version: str | None
+    location: str
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableFactor:
+    """One row of a user factor table.
+
+    Attributes:
+        location: Normalised location key (``FRA``, ``USA/california``, ``gcp/us-central1``).
+        intensity_g_per_kwh: gCO2e per kWh.
+        source: The row's ``source`` column, or an empty string.
+    """
+
+    location: str
+    intensity_g_per_kwh: float
+    source: str
+
+
+class FactorTable:
+    """CodeCarbon's factors for one CodeCarbon version (see ``codecarbon_factors``)."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        """Wraps a table as built by ``codecarbon_factors.build_table``."""
+        self.data = data
+        self.codecarbon_version: str = data["codecarbon_version"]
+
+    @property
+    def world_g_per_kwh(self) -> float:
+        """CodeCarbon's world average, gCO2e/kWh."""
+        return float(self.data["world"]["g_per_kwh"])
+
+    def countries(self) -> dict[str, str]:
+        """ISO3 code -> country name, for every country CodeCarbon has a factor for."""
+        return {iso3: str(row.get("name") or iso3) for iso3, row in self.data["countries"].items()}
+
+    def country(self, iso3: str) -> Mapping[str, Any] | None:
+        """The country's entry (``g_per_kwh``, ``name``, ``year``, ``mix``), or None."""
+        row: Mapping[str, Any] | None = self.data["countries"].get(iso3.upper())
+        return row
+
+    def region_names(self, iso3: str) -> list[str]:
+        """Canonical names of the regions CodeCarbon resolves in a country (may be empty)."""
+        return list(self.data["regions"].get(iso3.upper(), {}))
+
+    def region(self, iso3: str, canonical: str) -> Mapping[str, Any] | None:
+        """A region's entry (``g_per_kwh``, ``dataset``), by canonical name, or None."""
+        row: Mapping[str, Any] | None = self.data["regions"].get(iso3.upper(), {}).get(canonical)
+        return row
+
+    def canonical_region(self, iso3: str, name: str) -> str | None:
+        """CodeCarbon's name for a region spelt ``name`` (any case, aliases), or None."""
+        import re
+
+        iso3 = iso3.upper()
+        spelling = " ".join(name.split()).casefold()
+        suffix = self.data.get("region_suffixes", {}).get(iso3)
+        if suffix:
+            spelling = re.sub(suffix, "", spelling)
+        found: str | None = self.data["region_keys"].get(iso3, {}).get(spelling)
+        return found
+
+    def cloud_regions(self, provider: str) -> list[str]:
+        """Regions of a cloud provider that have a published factor (may be empty)."""
+        return list(self.data["cloud"].get(provider.lower(), {}))
+
+    def cloud(self, provider: str, region: str) -> Mapping[str, Any] | None:
+        """A cloud region's entry (``g_per_kwh``, ``country``, ``place``), or None."""
+        row: Mapping[str, Any] | None = (
+            self.data["cloud"].get(provider.lower(), {}).get(region.lower())
+        )
+        return row
+
+
+def cache_dir_default() -> Path:
+    """``GREENAI_CACHE_DIR`` if set, else the per-user cache directory of greenai."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("greenai"))
+
+
+def load_table(cache_dir: Path | None = None) -> FactorTable:
+    """CodeCarbon's factors for the installed version: memory, else cache file, else built.
+
+    Args:
+        cache_dir: Where the cached table lives (default: :func:`cache_dir_default`).
+
+    Returns:
+        The table.
+
+    Raises:
+        GreenAIError: CodeCarbon is not installed, or its data could not be read.
+    """
+    version = codecarbon_version()
+    if version is None:
+        raise GreenAIError("CodeCarbon is not installed: pip install 'codecarbon>=3.3,<3.4'")
+    directory = cache_dir if cache_dir is not None else cache_dir_default()
+    key = (str(directory), version)
+    table = _TABLES.get(key)
+    if table is not None:
+        return table
+    with _LOCK:
+        table = _TABLES.get(key)
+        if table is None:
+            table = FactorTable(_cached_or_built(directory, version))
+            _TABLES[key] = table
+    return table
+
+
+def forget_loaded_tables() -> None:
+    """Drops the tables held in memory, so the next call reads the cache file again."""
+    with _LOCK:
+        _TABLES.clear()
+
+
+def table_path(directory: Path, version: str) -> Path:
+    """The cache file of a CodeCarbon version."""
+    safe = "".join(c if c.isalnum() or c in ".-_+" else "_" for c in version)
+    return directory / f"factors-codecarbon-{safe}.json"
+
+
+def _cached_or_built(directory: Path, version: str) -> dict[str, Any]:
+    path = table_path(directory, version)
+    data = _read_cached(path, version)
+    if data is not None:
+        return data
+    from greenai.emissions.codecarbon_factors import build_table
+
+    try:
+        data = build_table(version)
+    except Exception as exc:
+        raise GreenAIError(
+            f"cannot read CodeCarbon {version}'s emission factors: {type(exc).__name__}: {exc}"
+        ) from exc
+    _write_atomic(path, data)
+    return data
+
+
+def _read_cached(path: Path, version: str) -> dict[str, Any] | None:
+    """The cached table if it is readable, of our format and of this CodeCarbon version."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("emission-factor cache %s unreadable (%s); rebuilding it", path, exc)
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("format") != TABLE_FORMAT or data.get("codecarbon_version") != version:
+        return None
+    required = ("world", "countries", "regions", "region_keys", "cloud")
+    return data if all(isinstance(data.get(k), dict) for k in required) else None
+
+
+def _write_atomic(path: Path, data: Mapping[str, Any]) -> None:
+    """Writes the table through a temporary file and a rename; failures are only logged."""
+    import tempfile
+
+    tmp_name = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out, sort_keys=True, separators=(",", ":"))
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        log.warning("cannot cache emission factors in %s (%s); using them in memory", path, exc)
+        if tmp_name is not None:
+            Path(tmp_name).unlink(missing_ok=True)
+
+
+def read_factor_table(path: Path, key: str = "factors_file") -> dict[str, TableFactor]:
+    """Reads a user factor table (CSV; columns in the module docstring).
+
+    Args:
+        path: The CSV file.
+        key: The configuration key that named it, for error messages.
+
+    Returns:
+        Normalised location key -> row.
+
+    Raises:
+        ConfigError: The file is unreadable or a row is invalid (the message names the line).
+    """
+    import csv
+
+    from greenai.emissions.location import location_key
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(key, str(path), f"a readable UTF-8 CSV file ({exc})") from exc
+    numbered = [
+        (n, line)
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    rows = list(csv.reader(line for _, line in numbered))
+    header = [h.strip().casefold() for h in rows[0]] if rows else []
+    if "location" not in header or "intensity_g_per_kwh" not in header:
+        accepted = "a CSV whose header has location,intensity_g_per_kwh[,source]"
+        raise ConfigError(key, str(path), accepted)
+    factors: dict[str, TableFactor] = {}
+    for (line_no, _), row in zip(numbered[1:], rows[1:], strict=False):
+        cells = dict(zip(header, (c.strip() for c in row), strict=False))
+        where = f"{path}:{line_no}"
+        try:
+            location = location_key(cells.get("location", ""))
+            intensity = float(cells.get("intensity_g_per_kwh", ""))
+        except ValueError as exc:
+            raise ConfigError(key, where, f"a valid location and number ({exc})") from exc
+        if not (math.isfinite(intensity) and intensity >= 0):
+            raise ConfigError(key, where, "intensity_g_per_kwh >= 0 (gCO2e/kWh)")
+        if location in factors:
+            raise ConfigError(key, where, f"one row per location ({location} repeated)")
+        factors[location] = TableFactor(location, intensity, cells.get("source", ""))
+    return factors
+
+
+def resolve_factor(settings: Settings, *, cache_dir: Path | None = None) -> Factor:
+    """The emission factor for the configured location (precedence in the module docstring).
+
+    Args:
+        settings: Validated configuration.
+        cache_dir: Cache directory of CodeCarbon's table (default: :func:`cache_dir_default`).
+
+    Returns:
+        The factor, with its source, CodeCarbon version and flags.
+
+    Raises:
+        ConfigError: The user factor table is invalid.
+        GreenAIError: CodeCarbon's data could not be read.
+    """
+    location = _location_label(settings)
+    if settings.intensity_g_per_kwh is not None:
+        return Factor(settings.intensity_g_per_kwh, "forced intensity (config)", None, location)
+    if settings.factors_file is not None:
+        found = _from_user_table(settings, settings.factors_file)
+        if found is not None:
+            return found
+    table = load_table(cache_dir)
+    prefix = f"codecarbon {table.codecarbon_version}"
+    version = table.codecarbon_version
+    if settings.cloud_provider and settings.cloud_region:
+        row = table.cloud(settings.cloud_provider, settings.cloud_region)
+        if row is not None:
+            return Factor(row["g_per_kwh"], f"{prefix}: cloud {location}", version, location)
+    if settings.country:
+        if settings.region:
+            region = table.region(settings.country, settings.region)
+            if region is not None:
+                source = f"{prefix}: {region['dataset']} ({location})"
+                return Factor(region["g_per_kwh"], source, version, location)
+        country = table.country(settings.country)
+        if country is not None:
+            source = f"{prefix}: global_energy_mix ({settings.country})"
+            return Factor(country["g_per_kwh"], source, version, settings.country)
+    world = f"{prefix}: world average (location not set)"
+    return Factor(table.world_g_per_kwh, world, version, "world", ("unknown_location",))
+
+
+def _location_label(settings: Settings) -> str:
+    if settings.cloud_provider and settings.cloud_region:
+        return f"{settings.cloud_provider}/{settings.cloud_region}"
+    if settings.country and settings.region:
+        return f"{settings.country}/{settings.region}"
+    return settings.country or "unset"
+
+
+def _from_user_table(settings: Settings, path: Path) -> Factor | None:
+    table = read_factor_table(path)
+    candidates = []
+    if settings.cloud_provider and settings.cloud_region:
+        candidates.append(f"{settings.cloud_provider}/{settings.cloud_region}".casefold())
+    if settings.country and settings.region:
+        candidates.append(f"{settings.country}/{settings.region.casefold()}")
+    if settings.country:
+        candidates.append(settings.country)
+    for candidate in candidates:
+        row = table.get(candidate)
+        if row is not None:
+            source = f"user table {path}: {row.location}"
+            if row.source:
+                source += f" ({row.source})"
+            return Factor(row.intensity_g_per_kwh, source, None, row.location)
+    return None
+
+
+def emissions_kg(facility_energy_j: float, factor: Factor) -> float:
+    """kgCO2e of an amount of facility energy.
+
+    Args:
+        facility_energy_j: Energy drawn from the grid (IT energy x PUE), joules.
+        factor: The factor from :func:`resolve_factor`.
+
+    Returns:
+        Emissions, kgCO2e (1 kWh = 3.6e6 J exactly).
+    """
+    return facility_energy_j / J_PER_KWH * factor.intensity_g_per_kwh / 1000.0
+
+
+def energy_mix(country_iso3: str, *, cache_dir: Path | None = None) -> dict[str, float] | None:
+    """A country's generation mix as shares of its total, from CodeCarbon's country data.
+
+    Args:
+        country_iso3: ISO 3166-1 alpha-3 code (any case).
+        cache_dir: Cache directory of CodeCarbon's table.
+
+    Returns:
+        ``{"fossil": share, "nuclear": share, "renewable": share}`` (shares of
+        ``total_TWh``, each in [0, 1]), or None for an unknown country or missing data.
+    """
+    row = load_table(cache_dir).country(country_iso3.strip())
+    if row is None or not row.get("mix"):
+        return None
+    return {family: float(share) for family, share in row["mix"].items()}

@@ -1,0 +1,173 @@
+"""What the tracker writes through: the ledger, else the spool, else stderr. Never raises.
+
+No SQLAlchemy at import: the ledger is opened by the factory on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+from greenai.ledger.spool import Spool, to_json
+
+if TYPE_CHECKING:
+    from greenai.ledger.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+RUN_PREFIX = "greenai: unsaved run record: "
+SERIES_PREFIX = "greenai: unsaved series rows: "
+RETRY_AFTER_S = 30.0
+
+
+class RecordSink:
+    """Writes records to the ledger; spools them when it cannot; prints them when even
+    the spool fails. Never raises (``KeyboardInterrupt`` and ``SystemExit`` aside).
+
+    After a ledger failure the ledger is left alone for ``retry_after_s`` (records go to
+    the spool meanwhile), so a ledger that is down costs one attempt per interval.
+
+    Args:
+        ledger_factory: Opens the ledger (called lazily, again after a failure).
+        spool: Where records go while the ledger cannot be reached.
+        stderr: Last resort: one JSON line per record (None: ``sys.stderr`` at the time).
+        retry_after_s: Seconds before the ledger is tried again after a failure.
+        clock: Monotonic clock in seconds (tests inject one).
+    """
+
+    def __init__(
+        self,
+        ledger_factory: Callable[[], Ledger],
+        spool: Spool,
+        stderr: TextIO | None = None,
+        *,
+        retry_after_s: float = RETRY_AFTER_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._factory = ledger_factory
+        self.spool = spool
+        self._stderr = stderr
+        self._retry_after_s = retry_after_s
+        self._clock = clock
+        self._ledger: Ledger | None = None
+        self._retry_at = float("-inf")
+        self._warned: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The ledger opened so far (None before the first write or after it failed)."""
+        return self._ledger
+
+    def save_run(self, record: Mapping[str, Any]) -> str:
+        """Saves a run record.
+
+        Returns:
+            Where it went: ``"ledger"``, ``"spool"`` or ``"stderr"``.
+        """
+        with self._lock:
+            if self._to_ledger(lambda ledger: ledger.save_run(record)):
+                self._discard_spooled(record)
+                return "ledger"
+            if self._to_spool(lambda: self.spool.write(record)):
+                return "spool"
+            self._to_stderr(RUN_PREFIX, record)
+            return "stderr"
+
+    def add_series(self, rows: Sequence[Mapping[str, Any]]) -> str:
+        """Adds power series rows.
+
+        Returns:
+            Where they went: ``"ledger"``, ``"spool"`` or ``"stderr"``.
+        """
+        with self._lock:
+            if not rows:
+                return "ledger"
+            if self._to_ledger(lambda ledger: ledger.add_series(rows)):
+                return "ledger"
+            if self._to_spool(lambda: self.spool.write_series(rows)):
+                return "spool"
+            self._to_stderr(SERIES_PREFIX, list(rows))
+            return "stderr"
+
+    def close(self) -> None:
+        """Closes the ledger, if one is open. Never raises."""
+        with self._lock:
+            ledger, self._ledger = self._ledger, None
+            if ledger is not None:
+                try:
+                    ledger.close()
+                except Exception as exc:
+                    log.debug("closing the ledger failed: %s", exc)
+
+    def _warn_once(self, what: str, message: str, *args: object) -> None:
+        if what in self._warned:
+            log.debug(message, *args)
+        else:
+            self._warned.add(what)
+            log.warning(message, *args)
+
+    def _to_ledger(self, write: Callable[[Ledger], None]) -> bool:
+        if self._ledger is None:
+            if self._clock() < self._retry_at:
+                return False
+            try:
+                self._ledger = self._factory()
+            except Exception as exc:
+                self._retry_at = self._clock() + self._retry_after_s
+                self._warn_once(
+                    "ledger",
+                    "greenai cannot open the ledger (%s); records are spooled and replayed later",
+                    exc,
+                )
+                return False
+        elif self._clock() < self._retry_at:
+            return False
+        try:
+            write(self._ledger)
+        except Exception as exc:
+            if not isinstance(exc, ValueError | TypeError | KeyError):
+                self._retry_at = self._clock() + self._retry_after_s
+            self._warn_once(
+                "ledger",
+                "greenai cannot write to the ledger %s (%s); records "
+                "are spooled and replayed later",
+                self._ledger.url,
+                exc,
+            )
+            return False
+        return True
+
+    def _discard_spooled(self, record: Mapping[str, Any]) -> None:
+        """Older spooled records of this run are superseded: drop them."""
+        try:
+            run_id = str(record["run"]["id"])
+            if self.spool.pending():
+                self.spool.discard_run(run_id)
+        except Exception as exc:
+            log.debug("cannot clean the spool: %s", exc)
+
+    def _to_spool(self, write: Callable[[], object]) -> bool:
+        try:
+            write()
+        except Exception as exc:
+            self._warn_once(
+                "spool",
+                "greenai cannot write to the spool %s (%s); records are printed to stderr",
+                self.spool.folder,
+                exc,
+            )
+            return False
+        return True
+
+    def _to_stderr(self, prefix: str, payload: object) -> None:
+        try:
+            stream = self._stderr if self._stderr is not None else sys.stderr
+            stream.write(prefix + to_json(payload) + "\n")
+            stream.flush()
+        except Exception as exc:
+            self._warn_once("stderr", "greenai lost a record: stderr failed too (%s)", exc)

@@ -1,0 +1,1 @@
+"""Runs: tracking API, accounting, attribution and persistence of tracked work."""

@@ -1,0 +1,225 @@
+"""The public tracking API: ``track`` (decorator, context manager), ``start``, ``current_run``."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+from greenai.tracking import flags as fl
+from greenai.tracking.lifecycle import active_runs, finish, start_run
+from greenai.tracking.meta import META_KEYS, make_meta
+from greenai.tracking.remote import RemoteRun, remote_run
+from greenai.tracking.run import Run
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_CURRENT: contextvars.ContextVar[tuple[Run, ...]] = contextvars.ContextVar(
+    "greenai_runs", default=()
+)
+_TRACK_ONLY = ("tokens",)
+
+
+def _settings_keys() -> tuple[str, ...]:
+    from greenai.config import Settings
+
+    return tuple(Settings.keys())
+
+
+def _split(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """Metadata, settings overrides and the tokens callable; TypeError on unknown keys."""
+    settings_keys = _settings_keys()
+    unknown = sorted(set(kwargs) - set(META_KEYS) - set(settings_keys) - set(_TRACK_ONLY))
+    if unknown:
+        valid = ", ".join((*META_KEYS, *_TRACK_ONLY, *settings_keys))
+        raise TypeError(f"greenai.track() got unknown keyword(s) {unknown}; valid: {valid}")
+    meta = {k: v for k, v in kwargs.items() if k in META_KEYS}
+    overrides = {k: v for k, v in kwargs.items() if k in settings_keys}
+    return meta, overrides, kwargs.get("tokens")
+
+
+def current_run() -> Run | RemoteRun | None:
+    """The innermost active run of this context, else of this process, else the
+    enclosing ``greenai run`` (from a child process); None outside any run."""
+    stack = _CURRENT.get()
+    for run in reversed(stack):
+        if not run.stopped:
+            return run
+    active = active_runs()
+    if active:
+        return active[-1]
+    return remote_run()
+
+
+def start(**kwargs: Any) -> Run:
+    """Start a run explicitly; call ``run.stop()`` when done.
+
+    Keywords are the metadata (project, model, base_model, technique, precision, phase,
+    batch_size, seq_len, tags, name) and per-run settings (country, region, pue, ...).
+
+    Raises:
+        TypeError: An unknown keyword (the message lists the valid ones).
+        greenai.ConfigError: An invalid value, before anything starts.
+    """
+    meta, overrides, tokens = _split(kwargs)
+    if tokens is not None:
+        raise TypeError("tokens= applies to the decorator only; call run.add_tokens() instead")
+    parent = current_run()
+    run = start_run(make_meta(meta), overrides, parent=parent if isinstance(parent, Run) else None)
+    _CURRENT.set((*_CURRENT.get(), run))
+    return run
+
+
+def _pop(run: Run) -> None:
+    stack = _CURRENT.get()
+    if run in stack:
+        _CURRENT.set(tuple(r for r in stack if r is not run))
+
+
+def _count_result(run: Run, tokens: Callable[[Any], Any] | None, result: Any) -> None:
+    """Apply the decorator's ``tokens=`` callable to the return value."""
+    if tokens is None:
+        return
+    try:
+        counted = tokens(result)
+    except Exception as exc:  # the callable's bug must not change the result
+        run._misuse(fl.TOKENS_CALLBACK, f"tokens= callable failed: {exc!r}")
+        return
+    if isinstance(counted, Mapping):
+        run.add_tokens(input=counted.get("input", 0), output=counted.get("output", 0))
+    elif isinstance(counted, tuple) and len(counted) == 2:
+        run.add_tokens(input=counted[0], output=counted[1])
+    else:
+        run.add_tokens(output=counted)
+
+
+class track:  # noqa: N801 - used as a function: @greenai.track(...), with greenai.track()
+    """Track a job as a decorator or a context manager.
+
+    As a decorator (sync and async functions, generators), each call is its own run;
+    ``tokens=`` receives the return value and returns output tokens, a tuple
+    ``(input, output)`` or a dict ``{"input": .., "output": ..}``. As a context manager
+    (``with`` or ``async with``) it yields the :class:`~greenai.Run`.
+
+    Raises:
+        TypeError: An unknown keyword (the message lists the valid ones).
+        greenai.ConfigError: An invalid value, before the job starts.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._meta, self._overrides, self._tokens = _split(kwargs)
+        make_meta(self._meta)  # fail now on bad metadata, before any job runs
+        self._runs: list[Run] = []
+
+    def _start(self) -> Run:
+        parent = current_run()
+        run = start_run(
+            make_meta(self._meta),
+            self._overrides,
+            parent=parent if isinstance(parent, Run) else None,
+        )
+        _CURRENT.set((*_CURRENT.get(), run))
+        return run
+
+    def _finish(self, run: Run, error: BaseException | None) -> None:
+        _pop(run)
+        finish(run, "completed", error)
+
+    # -- context manager ---------------------------------------------------------
+
+    def __enter__(self) -> Run:
+        run = self._start()
+        self._runs.append(run)
+        return run
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._runs:
+            self._finish(self._runs.pop(), exc)
+
+    async def __aenter__(self) -> Run:
+        return self.__enter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    # -- decorator ---------------------------------------------------------------
+
+    def __call__(self, fn: _F) -> _F:
+        if inspect.isasyncgenfunction(fn):
+            return cast(_F, self._wrap_async_gen(fn))
+        if inspect.iscoroutinefunction(fn):
+            return cast(_F, self._wrap_async(fn))
+        if inspect.isgeneratorfunction(fn):
+            return cast(_F, self._wrap_gen(fn))
+        return cast(_F, self._wrap_sync(fn))
+
+    def _wrap_sync(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            run = self._start()
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                self._finish(run, exc)
+                raise
+            _count_result(run, self._tokens, result)
+            self._finish(run, None)
+            return result
+
+        return wrapper
+
+    def _wrap_async(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            run = self._start()
+            try:
+                result = await fn(*args, **kwargs)
+            except BaseException as exc:
+                self._finish(run, exc)
+                raise
+            _count_result(run, self._tokens, result)
+            self._finish(run, None)
+            return result
+
+        return wrapper
+
+    def _wrap_gen(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            run = self._start()
+            try:
+                result = yield from fn(*args, **kwargs)
+            except BaseException as exc:
+                self._finish(run, None if isinstance(exc, GeneratorExit) else exc)
+                raise
+            _count_result(run, self._tokens, result)
+            self._finish(run, None)
+            return result
+
+        return wrapper
+
+    def _wrap_async_gen(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            run = self._start()
+            try:
+                async for item in fn(*args, **kwargs):
+                    yield item
+            except BaseException as exc:
+                self._finish(run, None if isinstance(exc, GeneratorExit) else exc)
+                raise
+            self._finish(run, None)
+
+        return wrapper

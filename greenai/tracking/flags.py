@@ -1,0 +1,43 @@
+"""Data-quality flags recorded on runs and windows (stable strings, documented)."""
+
+from __future__ import annotations
+
+UNKNOWN_LOCATION = "unknown_location"  # no location configured: world-average factor
+INVALID_COUNT = "invalid_count"  # negative or non-integer tokens/samples were ignored
+INVALID_METRIC = "invalid_metric"  # a metric that is not a number was ignored
+LATE_UPDATE = "update_after_stop"  # tokens/metrics/windows after stop were ignored
+OVERLAP = "overlapping_root_runs"  # another root run overlapped: energy split equally
+SAMPLING_GAPS = "sampling_gaps"  # the sampler fell behind and skipped ticks
+INTERRUPTED = "interrupted"  # SIGINT/SIGTERM or a stale heartbeat ended the run
+NO_COLLECTOR = "no_collector"  # nothing could be measured on this machine
+TOKENS_CALLBACK = "tokens_callback_failed"  # the decorator's tokens= callable failed
+
+
+def estimated(kind: str) -> str:
+    """A component estimated by a model rather than measured (``estimated:cpu``)."""
+    return f"estimated:{kind}"
+
+
+def attribution(rule: str) -> str:
+    """The GPU attribution rule applied (``attribution:compute-processes``)."""
+    return f"attribution:{rule}"
+
+
+def collector_errors(name: str, count: int) -> str:
+    """A collector failed while reading (``collector_errors:nvml=3``)."""
+    return f"collector_errors:{name}={count}"
+
+
+def monitoring_error(exc: BaseException) -> str:
+    """Monitoring itself failed; the job went on (``monitoring_error:OSError``)."""
+    return f"monitoring_error:{type(exc).__name__}"
+
+
+def lost_device(device_id: str) -> str:
+    """A device stopped answering during the run (``device_lost:gpu:1``)."""
+    return f"device_lost:{device_id}"
+
+
+def counter_reset(device_id: str) -> str:
+    """A device's energy counter went backwards (driver reload)."""
+    return f"counter_reset:{device_id}"

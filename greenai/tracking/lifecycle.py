@@ -1,0 +1,247 @@
+"""Starting and finishing runs: checks before the job, records, heartbeats, signals.
+
+Configuration mistakes (bad location, bad PUE, a foreign ledger file) raise before the
+job starts. From then on nothing raises: monitoring failures become flags.
+"""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Mapping
+from types import FrameType
+from typing import Any
+
+from greenai.tracking import flags as fl
+from greenai.tracking.hub import Hub, HubKey, get_hub
+from greenai.tracking.meta import RunMeta
+from greenai.tracking.record import build_record
+from greenai.tracking.remote import RemoteRun, remote_run
+from greenai.tracking.run import FINAL_WRITE_WAIT_S, Run
+from greenai.tracking.series import series_rows
+from greenai.tracking.writer import get_writer
+
+log = logging.getLogger(__name__)
+
+_ACTIVE: list[Run] = []
+_ACTIVE_LOCK = threading.RLock()
+
+
+def active_runs() -> list[Run]:
+    """Runs started and not yet stopped in this process, oldest first."""
+    with _ACTIVE_LOCK:
+        return list(_ACTIVE)
+
+
+def _identity(settings: Any) -> dict[str, Any]:
+    from greenai import __version__
+
+    host = settings.host_id or socket.gethostname()
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    if settings.hash_identifiers:
+        host, user = _hashed(settings, host), _hashed(settings, user)
+    return {"host_id": host, "user_id": user, "greenai_version": __version__}
+
+
+def _hashed(settings: Any, value: str) -> str:
+    result: list[str] = []
+
+    def work(_sink: Any) -> None:
+        from greenai.ledger import Ledger, hash_identifier
+
+        ledger = Ledger.open(settings.db_url)
+        try:
+            result.append(hash_identifier(ledger, value))
+        finally:
+            ledger.close()
+
+    get_writer(settings.db_url, stale_after_s=settings.stale_after_s).call(work, wait_s=5.0)
+    return result[0] if result else "redacted"
+
+
+def start_run(
+    meta: RunMeta,
+    overrides: Mapping[str, Any],
+    *,
+    parent: Run | None,
+    command: str | None = None,
+) -> Run:
+    """Validate, then start measuring and write the run's first record."""
+    from greenai.config import load_settings
+    from greenai.emissions import resolve_factor
+    from greenai.ledger import default_ledger_path
+    from greenai.tracking.precheck import check_url
+
+    settings = load_settings(dict(overrides))
+    factor = resolve_factor(settings)
+    check_url(settings.db_url, default_ledger_path())
+    remote = remote_run() if parent is None else None
+    run = Run(
+        meta,
+        settings,
+        factor,
+        parent=parent,
+        parent_run_id=remote.id if remote else None,
+        run_id=settings.run_id if parent is None and remote is None else None,
+        command=command if settings.store_command else None,
+    )
+    run.remote = remote  # type: ignore[attr-defined]
+    run.identity = _identity(settings)  # type: ignore[attr-defined]
+    run._begin(_open_hub(run, settings))
+    with _ACTIVE_LOCK:
+        _ACTIVE.append(run)
+    _install_signal_handlers()
+    _HEARTBEAT.add(run)
+    _write(run, wait_s=None)
+    return run
+
+
+def _open_hub(run: Run, settings: Any) -> Hub | None:
+    key = HubKey(
+        mode=settings.mode,
+        powercap_root=settings.powercap_root,
+        cpu_tdp_w=settings.cpu_tdp_w,
+        series_hz=settings.series_hz,
+        power_hz=settings.power_hz,
+    )
+    try:
+        return get_hub(key)
+    except Exception as exc:  # no measurement, but the job runs and the run is recorded
+        log.warning("greenai: measurement unavailable: %s", exc)
+        run._flag(fl.monitoring_error(exc))
+        return None
+
+
+def _write(run: Run, wait_s: float | None) -> None:
+    try:
+        record = build_record(run, run.identity)  # type: ignore[attr-defined]
+        writer = get_writer(run.settings.db_url, stale_after_s=run.settings.stale_after_s)
+        if run.hub is not None and run.parent is None:
+            readings = list(run.hub.sampler.series)
+            run.hub.sampler.series.clear()
+            writer.submit_series(series_rows(readings, [run.id], record["run"]["host_id"]))
+        writer.submit_run(record, wait_s=wait_s)
+    except Exception as exc:  # never harm the job
+        log.error("greenai: could not record run %s: %s", run.id, exc)
+
+
+def finish(run: Run, status: str, error: BaseException | None) -> None:
+    """Stop a run, write its final record and forget it (idempotent, never raises)."""
+    if run.stopped:
+        return
+    if error is not None:
+        interrupted = isinstance(error, KeyboardInterrupt)
+        status = "interrupted" if interrupted else "failed"
+        run.error = f"{type(error).__name__}: {str(error)[:500]}"
+    if status == "interrupted":
+        run._flag(fl.INTERRUPTED)
+    try:
+        run._end(status)
+    except Exception as exc:  # pragma: no cover - _end guards itself; last resort
+        log.error("greenai: stopping run %s failed: %s", run.id, exc)
+    _HEARTBEAT.discard(run)
+    with _ACTIVE_LOCK:
+        if run in _ACTIVE:
+            _ACTIVE.remove(run)
+    remote: RemoteRun | None = getattr(run, "remote", None)
+    if remote is not None and (run.tokens_input or run.tokens_output):
+        remote.add_tokens(input=run.tokens_input, output=run.tokens_output)
+    _write(run, wait_s=FINAL_WRITE_WAIT_S)
+
+
+class _Heartbeat:
+    """Refreshes running runs' records every few seconds, so a killed job keeps its energy."""
+
+    def __init__(self) -> None:
+        self._runs: list[Run] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, run: Run) -> None:
+        if run.parent is not None:
+            return
+        with self._lock:
+            self._runs.append(run)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name="greenai-heartbeat", daemon=True
+                )
+                self._thread.start()
+
+    def discard(self, run: Run) -> None:
+        with self._lock:
+            if run in self._runs:
+                self._runs.remove(run)
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                runs = list(self._runs)
+            if not runs:
+                return
+            period_s = min(float(r.settings.heartbeat_s) for r in runs)
+            self._wake.wait(period_s)
+            for run in runs:
+                if not run.stopped:
+                    self.beat(run)
+
+    @staticmethod
+    def beat(run: Run) -> None:
+        """Settle energy and write the running run's record."""
+        try:
+            if run.hub is not None:
+                run.hub.settle()
+                run.refresh_attribution()
+            _write(run, wait_s=None)
+        except Exception as exc:  # never harm the job
+            log.debug("heartbeat of %s failed: %s", run.id, exc)
+
+
+_HEARTBEAT = _Heartbeat()
+
+_SIGNALS_INSTALLED = False
+
+
+def _install_signal_handlers() -> None:
+    """On SIGTERM (and SIGINT), mark active runs interrupted, then chain to the old handler."""
+    global _SIGNALS_INSTALLED
+    if _SIGNALS_INSTALLED or threading.current_thread() is not threading.main_thread():
+        return
+    _SIGNALS_INSTALLED = True
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        previous = signal.getsignal(signum)
+        try:
+            signal.signal(signum, _make_handler(signum, previous))
+        except (ValueError, OSError):  # not allowed here (embedded interpreters)
+            continue
+
+
+def _make_handler(signum: int, previous: Any) -> Any:
+    def handler(sig: int, frame: FrameType | None) -> None:
+        for run in reversed(active_runs()):
+            finish(run, "interrupted", None)
+        if callable(previous):
+            previous(sig, frame)
+            return
+        if previous == signal.SIG_IGN:
+            return
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    return handler
+
+
+@atexit.register
+def _interrupt_active_runs() -> None:
+    """At interpreter exit, runs never stopped are recorded as interrupted."""
+    for run in reversed(active_runs()):
+        finish(run, "interrupted", None)

@@ -1,0 +1,58 @@
+"""Ledger checks cheap enough for a run's start: a bad URL or a foreign file fails early."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from greenai.errors import ConfigError, StorageError
+
+_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///path`` URL (None for memory databases)."""
+    rest = url.split("://", 1)[1]
+    path = rest[1:] if rest.startswith("/") else rest
+    path = path.split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return Path(path)
+
+
+def check_url(url: str | None, default_file: Path | None = None) -> None:
+    """Fail before the job starts on a malformed URL or a file that is not a SQLite database.
+
+    Args:
+        url: The configured ledger URL, or None for the default file.
+        default_file: The default ledger file (checked when ``url`` is None).
+
+    Raises:
+        ConfigError: The URL is not a database URL.
+        StorageError: The SQLite file exists and is not a SQLite database.
+    """
+    if url is not None:
+        scheme = url.split("://", 1)[0].split("+", 1)[0].lower() if "://" in url else ""
+        if scheme not in _SCHEMES:
+            raise ConfigError(
+                "db_url",
+                url,
+                "a SQLAlchemy URL such as sqlite:////path/ledger.db or "
+                "postgresql+psycopg://user@host/db",
+            )
+        path = _sqlite_file(url) if scheme == "sqlite" else None
+    else:
+        path = default_file
+    if path is None or not path.is_file():
+        return
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(_SQLITE_HEADER))
+    except OSError:
+        return  # unreadable now: the writer spools and says so
+    if header and header != _SQLITE_HEADER:
+        raise StorageError(
+            f"{path} is not a SQLite database",
+            url=str(path),
+            hint="move the file away or point GREENAI_DB_URL at another ledger",
+        )

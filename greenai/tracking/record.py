@@ -1,0 +1,187 @@
+"""A run as a dict: the public ``to_dict`` and the ledger's record."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from greenai.tracking import flags as fl
+from greenai.tracking.accounting import energy_by_kind
+
+if TYPE_CHECKING:
+    from greenai.tracking.run import Run
+
+_WINDOW_COLUMNS = (
+    "id",
+    "parent_window_id",
+    "name",
+    "started_at",
+    "ended_at",
+    "duration_s",
+    "energy_j",
+    "energy_by_kind",
+    "tokens_input",
+    "tokens_output",
+    "samples",
+    "flags",
+)
+
+
+def quality_flags(run: Run) -> list[str]:
+    """The run's flags plus those derived from its measurement."""
+    found = list(run.flags)
+
+    def add(flag: str) -> None:
+        if flag not in found:
+            found.append(flag)
+
+    charges = run.charges()
+    for kind, total in energy_by_kind(charges).items():
+        if total["method"] in ("model", "mixed"):
+            add(fl.estimated(kind))
+    if run.hub is None:
+        add(fl.NO_COLLECTOR)
+        return found
+    if run.hub.gpu_ids():
+        add(fl.attribution(run.attribution))
+    if run.root_span.overlapped:
+        add(fl.OVERLAP)
+    errors = run.hub.sampler.errors
+    for name, count in sorted(errors.counts.items()):
+        add(fl.collector_errors(name, count))
+    if errors.gaps:
+        add(fl.SAMPLING_GAPS)
+    for status in run.hub.sampler.status():
+        if status.lost:
+            add(fl.lost_device(status.device_id))
+        if status.counter_resets:
+            add(fl.counter_reset(status.device_id))
+    return found
+
+
+def hardware_summary(run: Run) -> str | None:
+    """Devices charged to the run, e.g. ``NVIDIA H100 80GB HBM3 x8``, else the CPU."""
+    if run.hub is None:
+        return None
+    charged = {c.device_id for c in run.charges() if c.share > 0}
+    devices = run.hub.sampler.devices
+    gpus = Counter(d.name for d in devices if d.kind.value == "gpu" and d.device_id in charged)
+    if gpus:
+        return ", ".join(f"{name} x{n}" for name, n in sorted(gpus.items()))
+    cpus = [d.name for d in devices if d.kind.value == "cpu"]
+    return cpus[0] if cpus else None
+
+
+def device_rows(run: Run) -> list[dict[str, Any]]:
+    """Per-device energy charged to the run."""
+    info = {d.device_id: d for d in run.hub.sampler.devices} if run.hub else {}
+    rows = []
+    for charge in run.charges():
+        dev = info.get(charge.device_id)
+        rows.append(
+            {
+                "device_id": charge.device_id,
+                "host_id": "",
+                "kind": charge.kind,
+                "name": dev.name if dev else None,
+                "uuid": dev.uuid if dev else None,
+                "method": charge.method,
+                "energy_j": charge.energy_j,
+                "share": charge.share,
+            }
+        )
+    return rows
+
+
+def run_to_dict(run: Run) -> dict[str, Any]:
+    """Every figure of the run with documented field names (units in the names)."""
+    settings, meta = run.settings, run.meta
+    energy_j = run.energy_j
+    kwh_it = energy_j / 3.6e6
+    wue = getattr(settings, "wue", None)
+    price = getattr(settings, "price_per_kwh", None)
+    return {
+        "id": run.id,
+        "parent_run_id": run.parent_run_id,
+        "status": run.status,
+        "name": meta.name,
+        "project": meta.project,
+        "model": meta.model,
+        "base_model": meta.base_model,
+        "technique": meta.technique,
+        "precision": meta.precision,
+        "phase": meta.phase,
+        "batch_size": meta.batch_size,
+        "seq_len": meta.seq_len,
+        "tags": dict(meta.tags),
+        "started_at": run.root_span.started_at,
+        "ended_at": run.root_span.ended_at,
+        "duration_s": run.duration_s,
+        "energy_j": energy_j,
+        "facility_energy_j": run.facility_energy_j,
+        "pue": run.pue,
+        "energy_by_kind": run.energy_by_kind,
+        "measured_energy_j": run.measured_energy_j,
+        "tokens_input": run.tokens_input,
+        "tokens_output": run.tokens_output,
+        "samples": run.samples,
+        "j_per_output_token": run.j_per_output_token,
+        "j_per_token": run.j_per_token,
+        "emissions_kg": run.emissions_kg,
+        "intensity_g_per_kwh": run.intensity_g_per_kwh,
+        "intensity_source": run.intensity_source,
+        "codecarbon_version": getattr(run.factor, "codecarbon_version", None),
+        "country": getattr(settings, "country", None),
+        "region": getattr(settings, "region", None),
+        "cloud_provider": getattr(settings, "cloud_provider", None),
+        "cloud_region": getattr(settings, "cloud_region", None),
+        "wue_l_per_kwh": wue,
+        "water_l": kwh_it * wue if wue is not None else None,
+        "price_per_kwh": price,
+        "cost": kwh_it * run.pue * price if price is not None else None,
+        "currency": getattr(settings, "currency", None),
+        "hardware": hardware_summary(run),
+        "mode": getattr(settings, "mode", None),
+        "attribution": run.attribution,
+        "flags": quality_flags(run),
+        "exit_code": run.exit_code,
+        "error": run.error,
+        "devices": device_rows(run),
+        "windows": [w.to_dict() for w in run.windows],
+        "metrics": [dict(m) for m in run.metrics],
+    }
+
+
+_RUN_EXTRA = ("devices", "windows", "metrics", "j_per_output_token", "j_per_token")
+
+
+def build_record(run: Run, identity: dict[str, Any]) -> dict[str, Any]:
+    """The ledger record of the run: row, devices, windows and metrics.
+
+    Args:
+        run: The run.
+        identity: host_id, user_id, command, greenai_version.
+    """
+    data = run_to_dict(run)
+    row = {k: v for k, v in data.items() if k not in _RUN_EXTRA}
+    by_kind = data["energy_by_kind"]
+    row.update(
+        energy_gpu_j=_kind_j(by_kind, "gpu"),
+        energy_cpu_j=_kind_j(by_kind, "cpu") + _kind_j(by_kind, "psys"),
+        energy_dram_j=_kind_j(by_kind, "dram"),
+        energy_other_j=sum(
+            float(v["energy_j"])
+            for k, v in by_kind.items()
+            if k not in ("gpu", "cpu", "psys", "dram")
+        ),
+        heartbeat_at=datetime.now(UTC),
+        command=run.command,
+        **identity,
+    )
+    windows = [{k: w[k] for k in _WINDOW_COLUMNS} for w in data["windows"]]
+    return {"run": row, "devices": data["devices"], "windows": windows, "metrics": data["metrics"]}
+
+
+def _kind_j(by_kind: dict[str, dict[str, Any]], kind: str) -> float:
+    return float(by_kind.get(kind, {}).get("energy_j", 0.0))

@@ -1,0 +1,350 @@
+"""A tracked run: start, work done, windows, stop, and its totals."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+import uuid
+import warnings
+from datetime import UTC, datetime
+from typing import Any
+
+from greenai.tracking import flags as fl
+from greenai.tracking.accounting import Charge, energy_by_kind, measured_energy_j
+from greenai.tracking.attribution import (
+    GpuAttribution,
+    attribute_gpus,
+    merge_attributions,
+    process_tree_pids,
+)
+from greenai.tracking.hub import Hub, Span
+from greenai.tracking.meta import RunMeta
+from greenai.tracking.window import Window
+
+log = logging.getLogger(__name__)
+
+FINAL_WRITE_WAIT_S = 10.0
+
+
+class GreenAIWarning(UserWarning):
+    """A misuse during a run: warned about and flagged on the run, never raised."""
+
+
+class Run:
+    """One tracked run. Build it with :func:`greenai.track` or :func:`greenai.start`.
+
+    Attributes:
+        id: Run id (hex).
+        parent_run_id: The enclosing run's id, for child runs.
+        meta: What was run.
+        status: created, running, completed, failed or interrupted.
+        tokens_input, tokens_output, samples: Work done.
+        flags: Data-quality flags.
+    """
+
+    def __init__(
+        self,
+        meta: RunMeta,
+        settings: Any,
+        factor: Any,
+        *,
+        parent: Run | None = None,
+        parent_run_id: str | None = None,
+        run_id: str | None = None,
+        command: str | None = None,
+    ) -> None:
+        self.id = run_id or uuid.uuid4().hex
+        self.parent = parent
+        self.parent_run_id = parent.id if parent is not None else parent_run_id
+        self.meta = meta
+        self.settings = settings
+        self.factor = factor
+        self.command = command
+        self.status = "created"
+        self.tokens_input = 0
+        self.tokens_output = 0
+        self.samples = 0
+        self.metrics: list[dict[str, Any]] = []
+        self.flags: list[str] = list(getattr(factor, "flags", ()))
+        self.error: str | None = None
+        self.exit_code: int | None = None
+        self.root_span = Span()
+        if parent is not None:
+            self.root_span.root = parent.root_span
+        self.hub: Hub | None = None
+        self.windows: list[Window] = []
+        self._active_windows: list[Window] = []
+        self._attribution: GpuAttribution | None = None
+        self._lock = threading.RLock()
+        self._stopped = threading.Event()
+        self._mono_start = time.monotonic()
+        self._mono_end: float | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def _now(self) -> float:
+        return time.monotonic()
+
+    def _begin(self, hub: Hub | None) -> None:
+        self.hub = hub
+        self.status = "running"
+        self._mono_start = time.monotonic()
+        if hub is None:
+            self.root_span.start_s = self._mono_start
+            return
+        try:
+            hub.begin(self.root_span)
+            self._mono_start = self.root_span.start_s
+        except Exception as exc:  # monitoring must never stop the job
+            self._flag(fl.monitoring_error(exc))
+            self.hub = None
+
+    def _end(self, status: str) -> None:
+        with self._lock:
+            for window in reversed(self._active_windows):
+                self._close_window(window)
+            if self.hub is not None:
+                try:
+                    self.refresh_attribution()
+                    self.hub.end(self.root_span)
+                except Exception as exc:  # monitoring must never change the outcome
+                    self._flag(fl.monitoring_error(exc))
+            else:
+                self.root_span.end_s = time.monotonic()
+                self.root_span.ended_at = datetime.now(UTC)
+            self._mono_end = self.root_span.end_s
+            self.status = status
+            self._stopped.set()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the run has stopped."""
+        return self._stopped.is_set()
+
+    def stop(self, status: str = "completed", *, error: BaseException | None = None) -> Run:
+        """Stop the run and write its final record (idempotent).
+
+        Args:
+            status: completed, failed or interrupted.
+            error: The exception that ended the run, if any (its type and message are kept).
+        """
+        from greenai.tracking import lifecycle
+
+        lifecycle.finish(self, status, error)
+        return self
+
+    # -- work done ---------------------------------------------------------------
+
+    def _flag(self, flag: str) -> None:
+        if flag not in self.flags:
+            self.flags.append(flag)
+
+    def _misuse(self, flag: str, message: str) -> None:
+        warnings.warn(f"greenai: {message}", GreenAIWarning, stacklevel=3)
+        self._flag(flag)
+
+    def _count(self, name: str, value: object) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer() and value >= 0:
+                return int(value)
+            self._misuse(
+                fl.INVALID_COUNT, f"{name}={value!r} ignored: expected a whole number >= 0"
+            )
+            return None
+        if value < 0:
+            self._misuse(
+                fl.INVALID_COUNT, f"{name}={value!r} ignored: expected a whole number >= 0"
+            )
+            return None
+        return value
+
+    def _late(self, what: str) -> bool:
+        if self.stopped:
+            self._misuse(fl.LATE_UPDATE, f"{what} after the run stopped is ignored")
+            return True
+        return False
+
+    def add_tokens(self, input: object = 0, output: object = 0) -> None:
+        """Count tokens processed (input: prompt/context, output: generated or trained on).
+
+        A negative or non-integer count is a warning and a flag, never an exception.
+        """
+        if self._late("add_tokens"):
+            return
+        n_in, n_out = self._count("input", input), self._count("output", output)
+        with self._lock:
+            for holder in self._token_holders():
+                holder.tokens_input += n_in or 0
+                holder.tokens_output += n_out or 0
+
+    def add_samples(self, n: object) -> None:
+        """Count units of work that are not tokens (images, requests)."""
+        if self._late("add_samples"):
+            return
+        count = self._count("samples", n)
+        with self._lock:
+            for holder in self._token_holders():
+                holder.samples += count or 0
+
+    def _token_holders(self) -> list[Any]:
+        holders: list[Any] = [self, *self._active_windows]
+        parent = self.parent
+        while parent is not None:
+            holders.append(parent)
+            parent = parent.parent
+        return holders
+
+    def log_metric(self, name: str, value: object, step: int | None = None) -> None:
+        """Record a quality metric (perplexity, accuracy) for trade-off charts."""
+        if self._late("log_metric"):
+            return
+        if not isinstance(name, str) or not name:
+            self._misuse(fl.INVALID_METRIC, f"metric name {name!r} ignored: expected a string")
+            return
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            self._misuse(fl.INVALID_METRIC, f"metric {name}={value!r} ignored: expected a number")
+            return
+        with self._lock:
+            self.metrics.append(
+                {"name": name, "value": float(value), "step": step, "logged_at": datetime.now(UTC)}
+            )
+
+    # -- windows ---------------------------------------------------------------
+
+    def window(self, name: str) -> Window:
+        """A named sub-interval with its own energy and tokens; nesting allowed."""
+        parent = self._active_windows[-1] if self._active_windows else None
+        return Window(self, name, parent)
+
+    def _open_window(self, window: Window) -> None:
+        if self._late(f"window {window.name!r}"):
+            return
+        with self._lock:
+            if self.hub is not None:
+                try:
+                    self.hub.begin(window.span)
+                except Exception as exc:  # never harm the job
+                    self._flag(fl.monitoring_error(exc))
+            self.windows.append(window)
+            self._active_windows.append(window)
+
+    def _close_window(self, window: Window) -> None:
+        with self._lock:
+            if window.closed or window not in self._active_windows:
+                return
+            window.closed = True
+            if self.hub is not None:
+                try:
+                    self.hub.end(window.span)
+                except Exception as exc:  # never harm the job
+                    self._flag(fl.monitoring_error(exc))
+            self._active_windows.remove(window)
+
+    # -- accounting ---------------------------------------------------------------
+
+    def refresh_attribution(self) -> None:
+        """Look at which GPUs the job's processes use now, and remember it."""
+        hub = self.hub
+        if hub is None:
+            return
+        gpu_ids = hub.gpu_ids()
+        if not gpu_ids:
+            return
+        seen = attribute_gpus(
+            gpu_ids, hub.compute_processes(), process_tree_pids(os.getpid()), os.environ
+        )
+        self._attribution = merge_attributions(self._attribution, seen)
+
+    @property
+    def attribution(self) -> str:
+        """How GPUs were charged: compute-processes, local-rank, visible-devices or none."""
+        return self._attribution.rule if self._attribution else "none"
+
+    def _shares(self, span: Span) -> dict[str, float]:
+        shares: dict[str, float] = dict(self._attribution.shares) if self._attribution else {}
+        if self.hub is not None and span.cpu_start is not None:
+            end = span.cpu_end or self.hub.cpu_counters()
+            if end is not None:
+                job_s = end[0] - span.cpu_start[0]
+                machine_s = end[1] - span.cpu_start[1]
+                cpu_share = min(max(job_s / machine_s, 0.0), 1.0) if machine_s > 0 else 0.0
+                for account in span.energy.devices.values():
+                    if account.method == "counter" and account.kind in ("cpu", "psys", "dram"):
+                        shares[account.device_id] = cpu_share
+        return shares
+
+    def charges(self) -> list[Charge]:
+        """Energy charged to the run per device."""
+        return self.root_span.energy.charges(self._shares(self.root_span))
+
+    @property
+    def duration_s(self) -> float:
+        """Wall-clock duration, s (monotonic)."""
+        end = self._mono_end if self._mono_end is not None else time.monotonic()
+        return max(end - self._mono_start, 0.0)
+
+    @property
+    def energy_j(self) -> float:
+        """IT energy charged to the run, J."""
+        return sum(c.energy_j for c in self.charges())
+
+    @property
+    def pue(self) -> float:
+        """Power usage effectiveness applied."""
+        return float(getattr(self.settings, "pue", 1.0) or 1.0)
+
+    @property
+    def facility_energy_j(self) -> float:
+        """Facility energy (IT x PUE), J: what the grid supplied."""
+        return self.energy_j * self.pue
+
+    @property
+    def energy_by_kind(self) -> dict[str, dict[str, float | str]]:
+        """``{"gpu": {"energy_j": .., "method": ..}, "cpu": .., "dram": ..}``."""
+        return energy_by_kind(self.charges())
+
+    @property
+    def measured_energy_j(self) -> float:
+        """IT energy measured by hardware rather than estimated, J."""
+        return measured_energy_j(self.charges())
+
+    @property
+    def intensity_g_per_kwh(self) -> float:
+        """Emission factor applied, gCO2e per kWh of facility energy."""
+        return float(self.factor.intensity_g_per_kwh)
+
+    @property
+    def intensity_source(self) -> str:
+        """Where the emission factor comes from."""
+        return str(self.factor.source)
+
+    @property
+    def emissions_kg(self) -> float:
+        """Location-based emissions, kgCO2e (facility energy x factor)."""
+        return self.facility_energy_j / 3.6e6 * self.intensity_g_per_kwh / 1000.0
+
+    @property
+    def j_per_output_token(self) -> float | None:
+        """IT energy divided by output tokens, J; None without output tokens."""
+        return self.energy_j / self.tokens_output if self.tokens_output else None
+
+    @property
+    def j_per_token(self) -> float | None:
+        """IT energy divided by all tokens (input + output), J."""
+        total = self.tokens_input + self.tokens_output
+        return self.energy_j / total if total else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every figure of the run, with the field names of the ledger and JSON exports."""
+        from greenai.tracking.record import run_to_dict
+
+        return run_to_dict(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"Run(id={self.id!r}, status={self.status!r}, energy_j={self.energy_j:.3f}, "
+            f"tokens_output={self.tokens_output})"
+        )

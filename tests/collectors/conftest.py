@@ -1,0 +1,1 @@
+"""Fixtures for the collector tests: the fake NVML library (from tests/conftest.py)."""

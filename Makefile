@@ -29,7 +29,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 
 typecheck: setup
-	$(VENV)/bin/mypy greenai collectors dashboard
+	$(VENV)/bin/mypy greenai collectors dashboard benchmarks
 
 pytest: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

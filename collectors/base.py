@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from collectors.types import Device, DeviceStatus, Reading
 
@@ -38,6 +38,21 @@ class Collector(abc.ABC):
         """
         wanted = set(device_ids)
         return [r for r in self.read() if r.device_id in wanted]
+
+    def power_reader(self, device_ids: Sequence[str]) -> Callable[[], list[float | None]]:
+        """A function reading the power of the given power-only devices, W, in order.
+
+        The sampler calls it at ``power_hz``; collectors override it with something
+        cheaper than :meth:`read_power` (no objects per reading). A device that did
+        not answer gives None.
+        """
+        ids = list(device_ids)
+
+        def read() -> list[float | None]:
+            found = {r.device_id: r.power_w for r in self.read_power(ids)}
+            return [found.get(i) for i in ids]
+
+        return read
 
     def status(self) -> list[DeviceStatus]:
         """Per-device events since opening (lost devices, counter resets)."""

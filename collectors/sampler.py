@@ -21,7 +21,6 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import TypeVar
 
 from collectors.base import Collector
@@ -30,6 +29,7 @@ from collectors.types import Device, DeviceStatus, Kind, Method, Reading
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_NO_VALUES: list[float | None] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +126,8 @@ class Sampler:
         self._rng = rng or random.Random()
         self._on_series = on_series
         self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._thread_lock = threading.Lock()
+        self._stop_requested = False
         self._thread: threading.Thread | None = None
         self.errors = SamplerErrors()
         self.series: deque[Reading] = deque(maxlen=max_series)
@@ -134,6 +135,14 @@ class Sampler:
         self._integrals = {
             dev.device_id: _Integral(dev.kind) for devs in self._power_only.values() for dev in devs
         }
+        self._power_plan = [
+            (
+                self._collectors[i],
+                self._collectors[i].power_reader([d.device_id for d in devs]),
+                [self._integrals[d.device_id] for d in devs],
+            )
+            for i, devs in self._power_only.items()
+        ]
         self._origin_s = self._clock.monotonic()
         self._series_k = 0
         self._power_k = 0
@@ -213,15 +222,14 @@ class Sampler:
             return default
 
     def _sample_power(self, now_s: float) -> None:
+        """The fast path: power of power-only devices into their integrals, nothing else."""
         with self._lock:
-            for i, devs in self._power_only.items():
-                collector = self._collectors[i]
-                ids = [d.device_id for d in devs]
-                none: list[Reading] = []
-                readings = self._guard(collector, partial(collector.read_power, ids), none)
-                for r in readings:
-                    if r.power_w is not None:
-                        self._integrals[r.device_id].add(r.timestamp_s, r.power_w)
+            for collector, reader, integrals in self._power_plan:
+                t = self._clock.monotonic()
+                values = self._guard(collector, reader, _NO_VALUES)
+                for integral, power_w in zip(integrals, values, strict=False):
+                    if power_w is not None:
+                        integral.add(t, power_w)
 
     def _read_all(self, integrate: bool) -> list[Reading]:
         """Read every collector; ``integrate`` adds power-only readings to their integrals.
@@ -272,35 +280,49 @@ class Sampler:
     # -- thread ---------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the background thread (a daemon; idempotent)."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="greenai-sampler", daemon=True)
-        self._thread.start()
+        """Start the background thread (a daemon; idempotent).
+
+        A thread asked to stop but still asleep is simply told to carry on.
+        """
+        with self._thread_lock:
+            self._stop_requested = False
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="greenai-sampler", daemon=True
+                )
+                self._thread.start()
 
     def _loop(self) -> None:
         deadline_s = self.next_deadline_s()
         while True:
-            wait_s = max(deadline_s - self._clock.monotonic(), 0.0)
-            if self._clock.wait(self._stop, wait_s):
-                return
+            self._clock.sleep(max(deadline_s - self._clock.monotonic(), 0.0))
+            with self._thread_lock:
+                if self._stop_requested:
+                    self._thread = None
+                    return
             deadline_s = self.run_due(self._clock.monotonic())
 
-    def stop(self, timeout_s: float | None = None) -> None:
-        """Stop the thread; returns within one interval (the wait is interrupted)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+    def stop(self, timeout_s: float | None = None, *, wait: bool = True) -> None:
+        """Stop the thread at its next wake-up, within one interval.
+
+        Args:
+            timeout_s: Most seconds to wait for the thread to end.
+            wait: Whether to wait at all (a run's stop does not: it has its snapshot).
+        """
+        with self._thread_lock:
+            self._stop_requested = True
+            thread = self._thread
+        if wait and thread is not None:
+            thread.join(timeout_s)
 
     @property
     def running(self) -> bool:
-        """Whether the background thread runs."""
-        return self._thread is not None and self._thread.is_alive()
+        """Whether the background thread runs and has not been asked to stop."""
+        with self._thread_lock:
+            return self._thread is not None and not self._stop_requested
 
     def close(self) -> None:
-        """Stop and close every collector."""
-        self.stop()
+        """Stop (without waiting for the thread's next wake-up) and close every collector."""
+        self.stop(wait=False)
         for collector in self._collectors:
             self._guard(collector, collector.close, None)

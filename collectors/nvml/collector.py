@@ -148,6 +148,23 @@ class NvmlCollector(Collector):
                 readings.append(reading)
         return readings
 
+    def power_reader(self, device_ids: Sequence[str]) -> Callable[[], list[float | None]]:
+        """The 10 Hz path: one C call per power-only GPU into preallocated buffers."""
+        from collectors.nvml.fastpower import FastPowerReader
+
+        gpus = []
+        for device_id in device_ids:
+            gpu = self._by_id.get(device_id)
+            if gpu is None or gpu.counter is not None:
+                return super().power_reader(device_ids)
+            gpus.append(gpu)
+
+        def fallback(gpu: Gpu) -> float | None:
+            reading = self._read_power_only(gpu)
+            return reading.power_w if reading is not None else None
+
+        return FastPowerReader(self._pynvml, gpus, fallback)
+
     def status(self) -> list[DeviceStatus]:
         """Per GPU: lost or not, and how many times its counter went backwards."""
         return [

@@ -153,7 +153,7 @@ class Hub:
             if span in self._spans:
                 self._spans.remove(span)
             if not self._spans:
-                self.sampler.stop()
+                self.sampler.stop(wait=False)
 
     def active_spans(self) -> list[Span]:
         """Spans being charged now."""

@@ -26,7 +26,7 @@ from greenai.tracking.window import Window
 
 log = logging.getLogger(__name__)
 
-FINAL_WRITE_WAIT_S = 10.0
+FINAL_WRITE_WAIT_S = 2.0
 
 
 class GreenAIWarning(UserWarning):

@@ -4,7 +4,7 @@ integration independently of any vendor library (the NVML path has its own fake)
 from __future__ import annotations
 
 import math
-import threading
+import time
 from collections.abc import Sequence
 
 from collectors.base import Collector
@@ -20,8 +20,8 @@ class FakeClock:
     def monotonic(self) -> float:
         return self.t
 
-    def wait(self, event: threading.Event, timeout_s: float) -> bool:
-        return event.wait(0.001)
+    def sleep(self, seconds: float) -> None:
+        time.sleep(0.001)
 
 
 def square_energy_j(low_w: float, high_w: float, period_s: float, t0: float, t1: float) -> float:

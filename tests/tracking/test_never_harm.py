@@ -155,3 +155,44 @@ def test_foreign_ledger_file_is_a_clear_error_before_the_job(tmp_path) -> None:
 def test_bad_db_url_is_a_config_error() -> None:
     with pytest.raises(greenai.ConfigError, match="db_url"):
         greenai.start(db_url="not a url")
+
+
+def test_locked_ledger_delays_nothing_and_loses_nothing(ledger_url: str, greenai_env) -> None:
+    import sqlite3
+
+    from greenai.tracking.writer import get_writer
+
+    with greenai.track(model="first"):
+        pass  # creates the ledger file
+    holder = sqlite3.connect(greenai_env / "ledger.db", timeout=0)
+    holder.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+
+    @greenai.track(model="while-locked", tokens=len)
+    def job() -> str:
+        return "result"
+
+    try:
+        assert job() == "result"
+    finally:
+        holder.rollback()
+        holder.close()
+    assert get_writer(None).flush(60.0)
+    from greenai.ledger import Ledger
+
+    with Ledger.open() as ledger:
+        rows = {r["model"]: r for r in ledger.list_runs()}
+    assert rows["while-locked"]["status"] == "completed"
+    assert rows["while-locked"]["tokens_output"] == len("result")
+
+
+def test_identifiers_hashed_when_asked(monkeypatch) -> None:
+    import socket
+
+    monkeypatch.setenv("GREENAI_HASH_IDENTIFIERS", "true")
+    with greenai.track(model="m") as run:
+        pass
+    row = stored(run.id)["run"]
+    assert row["host_id"] != socket.gethostname() and len(row["host_id"]) == 16
+    with greenai.track(model="m") as again:
+        pass
+    assert stored(again.id)["run"]["host_id"] == row["host_id"]  # stable per ledger

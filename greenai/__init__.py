@@ -30,11 +30,13 @@ __all__ = [
     "StorageError",
     "__version__",
     "current_run",
+    "report",
     "start",
     "track",
 ]
 
 if TYPE_CHECKING:
+    from greenai.reports.api import report
     from greenai.tracking.api import current_run, start, track
     from greenai.tracking.run import Run
 
@@ -43,6 +45,7 @@ _LAZY = {
     "start": "greenai.tracking.api",
     "current_run": "greenai.tracking.api",
     "Run": "greenai.tracking.run",
+    "report": "greenai.reports.api",
 }
 
 

@@ -13,6 +13,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 pytest_plugins = ["tests.fake_nvml.fixtures"]
 
+# Configuration, and launcher variables that would turn a tracked test run into one rank
+# of a multi-rank job when the suite itself runs under torchrun, Slurm or MPI.
+_ISOLATED_PREFIXES = ("GREENAI_", "SLURM_", "OMPI_", "PMIX_", "TORCHELASTIC_", "PMI_")
+_ISOLATED_KEYS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "CUDA_VISIBLE_DEVICES")
+
 
 @pytest.fixture(scope="session")
 def factor_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -26,7 +31,7 @@ def greenai_env(
     """A private data folder (ledger, spool), no configuration from the developer's
     environment, and the working folder in tmp_path so no config file is found."""
     for key in list(os.environ):
-        if key.startswith("GREENAI_"):
+        if key.startswith(_ISOLATED_PREFIXES) or key in _ISOLATED_KEYS:
             monkeypatch.delenv(key)
     data_dir = tmp_path / "greenai-data"
     monkeypatch.setenv("GREENAI_DATA_DIR", str(data_dir))

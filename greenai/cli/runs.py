@@ -129,21 +129,46 @@ def list_runs(
     _print_rows(rows, format)
 
 
+class Source(StrEnum):
+    """Where ``runs show`` takes a run's energy from."""
+
+    LEDGER = "ledger"
+    PROMETHEUS = "prometheus"
+
+
+SourceOpt = Annotated[
+    Source,
+    typer.Option(
+        "--source", help="ledger, or prometheus: GPU energy from the node agents' counters."
+    ),
+]
+PrometheusUrl = Annotated[
+    str,
+    typer.Option("--prometheus-url", envvar="GREENAI_PROMETHEUS_URL", help="Prometheus base URL."),
+]
+
+
 @app.command("show")
 def show(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
     format: FormatOpt = Format.TABLE,
+    source: SourceOpt = Source.LEDGER,
+    prometheus_url: PrometheusUrl = "http://127.0.0.1:9090",
     db: o.DbUrl = None,
 ) -> None:
     """Show one run with its devices, windows and metrics."""
     ledger = _open(db)
     try:
         record = ledger.get_run(run_id)
+        parts = _rank_parts(ledger, record) if source is Source.PROMETHEUS else []
     finally:
         ledger.close()
     if record is None:
         typer.echo(f"greenai: no run {run_id!r} in the ledger", err=True)
         raise typer.Exit(1)
+    if source is Source.PROMETHEUS:
+        _show_prometheus(record, parts or [record], prometheus_url, format)
+        return
     run = with_ratios(record["run"])
     if format is Format.JSON:
         full = {**run, **{k: record[k] for k in ("devices", "windows", "metrics")}}
@@ -163,6 +188,48 @@ def show(
         if record[part]:
             console.print(f"[bold]{part}[/]")
             _print_rows(record[part], Format.JSON)
+
+
+def _rank_parts(ledger: Any, record: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The parts of a multi-rank job's row (each rank's devices over its own window)."""
+    if record is None or record["run"].get("rank") is not None:
+        return []
+    world_size = int(record["run"].get("world_size") or 0)
+    from greenai.fleet.ranks import part_run_id
+
+    found = (ledger.get_run(part_run_id(record["run"]["id"], r)) for r in range(world_size))
+    return [part for part in found if part is not None]
+
+
+def _show_prometheus(
+    record: dict[str, Any], parts: list[dict[str, Any]], url: str, fmt: Format
+) -> None:
+    """A run's GPU energy per device: the agents' counters in Prometheus vs the ledger."""
+    from greenai.fleet.prometheus_energy import compare_with_ledger
+
+    try:
+        total, rows = compare_with_ledger(url, record, parts)
+    except ValueError as exc:
+        typer.echo(f"greenai: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if fmt is Format.JSON:
+        typer.echo(json.dumps({**total, "devices": rows}, indent=2, default=_json_default))
+        return
+    if fmt is not Format.TABLE:
+        _print_rows(rows, fmt)
+        return
+    from rich.table import Table
+
+    columns = ("host", "device", "share", "prometheus_energy_j", "ledger_energy_j", "partial")
+    table = Table(title=f"GPU energy of run {total['id']} from Prometheus")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(row[c]) for c in columns))
+    console = _console()
+    console.print(table)
+    for key, value in total.items():
+        console.print(f"{key}: {_cell(value)}")
 
 
 @app.command("export")

@@ -22,13 +22,17 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from greenai.errors import ConfigError, StorageError
-from greenai.ledger.paths import create_private_file, default_ledger_path, is_network_filesystem
+from greenai.ledger.paths import (
+    create_private_file,
+    default_ledger_path,
+    is_network_filesystem,
+    is_sqlite_file,
+)
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_S = 30.0
 PG_CONNECT_TIMEOUT_S = 10
-SQLITE_MAGIC = b"SQLite format 3\x00"
 BEGIN_OPTION = "greenai_begin"
 URL_ACCEPTED = "a SQLAlchemy URL such as sqlite:////path/ledger.db or postgresql://user@host/db"
 
@@ -100,17 +104,14 @@ def prepare_sqlite_file(path: Path, display: str) -> None:
         StorageError: The file cannot be created, or it exists and is not SQLite.
     """
     try:
-        create_private_file(path)
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_MAGIC))
+        created = create_private_file(path)
     except OSError as exc:
         raise StorageError(
             f"cannot create or read the ledger file {path}: {exc.strerror or exc}",
             display,
             "check the folder's permissions, or point GREENAI_DB_URL elsewhere",
         ) from exc
-    if size and header != SQLITE_MAGIC:
+    if not created and not is_sqlite_file(path):
         raise StorageError(
             f"{path} is not a SQLite database, so it cannot be greenai's ledger",
             display,

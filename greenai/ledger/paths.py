@@ -176,3 +176,27 @@ def is_network_filesystem(path: Path, mounts_file: Path = Path("/proc/mounts")) 
     """Whether ``path`` lies on a network filesystem (NFS, SMB, sshfs, Lustre, ...)."""
     fstype = filesystem_type(path, mounts_file)
     return fstype is not None and fstype.lower() in NETWORK_FILESYSTEMS
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """Whether an existing file is a SQLite database (an empty file counts as one).
+
+    The file is read through SQLite itself, never with a plain open/close: on Linux,
+    closing any descriptor of a file drops every POSIX lock this process holds on it,
+    including the locks of SQLite connections already open on the ledger, and a write
+    could then be lost. SQLite's own VFS keeps its descriptors while locks are held.
+    """
+    import sqlite3
+    from urllib.parse import quote
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error:
+        return True  # unreadable now: the engine's own open reports it
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        return "not a database" not in str(exc) and "encrypted" not in str(exc)
+    finally:
+        conn.close()
+    return True

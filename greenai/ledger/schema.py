@@ -127,6 +127,11 @@ runs = sa.Table(
     # When the row was first written and last changed (ledger time, for report --as-of).
     sa.Column("created_at", UtcDateTime(), nullable=False, index=True),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # Revision 0003, multi-rank jobs: a rank's part is a child run holding its rank; the
+    # job's row is the root run, aggregates its parts and lists their hosts.
+    sa.Column("rank", sa.Integer, nullable=True),
+    sa.Column("world_size", sa.Integer, nullable=True),
+    sa.Column("hosts", sa.JSON, nullable=True),
 )
 
 run_devices = sa.Table(
@@ -233,6 +238,8 @@ node_energy = sa.Table(
     sa.Column("start_at", UtcDateTime(), nullable=False, index=True),
     sa.Column("end_at", UtcDateTime(), nullable=False),
     sa.Column("energy_j", sa.Float, nullable=False),
+    # Revision 0003: an interval is written once, so an agent may retry a write.
+    sa.Index("uq_node_energy_interval", "host_id", "device_id", "start_at", unique=True),
 )
 
 # Ledger-wide settings: the key used to hash identifiers, the ledger's own id.

@@ -70,7 +70,7 @@ class RecordSink:
             Where it went: ``"ledger"``, ``"spool"`` or ``"stderr"``.
         """
         with self._lock:
-            if self._to_ledger(lambda ledger: ledger.save_run(record)):
+            if self.to_ledger(lambda ledger: ledger.save_run(record)):
                 self._discard_spooled(record)
                 return "ledger"
             if self._to_spool(lambda: self.spool.write(record)):
@@ -87,7 +87,7 @@ class RecordSink:
         with self._lock:
             if not rows:
                 return "ledger"
-            if self._to_ledger(lambda ledger: ledger.add_series(rows)):
+            if self.to_ledger(lambda ledger: ledger.add_series(rows)):
                 return "ledger"
             if self._to_spool(lambda: self.spool.write_series(rows)):
                 return "spool"
@@ -111,7 +111,9 @@ class RecordSink:
             self._warned.add(what)
             log.warning(message, *args)
 
-    def _to_ledger(self, write: Callable[[Ledger], None]) -> bool:
+    def to_ledger(self, write: Callable[[Ledger], None]) -> bool:
+        """Run ``write(ledger)`` on the sink's ledger; False (never an exception) when the
+        ledger cannot be opened or the write fails, so the caller can spool instead."""
         if self._ledger is None:
             if self._clock() < self._retry_at:
                 return False

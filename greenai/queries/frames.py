@@ -154,3 +154,17 @@ def filter_options(ledger: Ledger) -> dict[str, list[str]]:
             query = sa.select(column).where(column.is_not(None)).distinct().order_by(column)
             out[name] = [v for (v,) in conn.execute(query)]
     return out
+
+
+def node_energy_rows(
+    ledger: Ledger, start: datetime, end: datetime, as_of: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Node-level energy rows (written by agents) overlapping ``[start, end)``, ended by
+    ``as_of`` when given, ordered by host, device and start."""
+    table = schema.node_energy
+    query = sa.select(table).where(table.c.start_at < end, table.c.end_at > start)
+    if as_of is not None:
+        query = query.where(table.c.end_at <= as_of)
+    query = query.order_by(table.c.host_id, table.c.device_id, table.c.start_at, table.c.id)
+    with ledger.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]

@@ -84,14 +84,18 @@ def start_run(
     factor = resolve_factor(settings)
     check_url(settings.db_url, default_ledger_path())
     remote = remote_run() if parent is None else None
-    run = Run(
+    command = command if settings.store_command else None
+    rank_run = (
+        _rank_run(meta, settings, factor, command) if parent is None and remote is None else None
+    )
+    run = rank_run or Run(
         meta,
         settings,
         factor,
         parent=parent,
         parent_run_id=remote.id if remote else None,
         run_id=settings.run_id if parent is None and remote is None else None,
-        command=command if settings.store_command else None,
+        command=command,
     )
     run.remote = remote  # type: ignore[attr-defined]
     run.identity = _identity(settings)  # type: ignore[attr-defined]
@@ -102,6 +106,18 @@ def start_run(
     _HEARTBEAT.add(run)
     _write(run, wait_s=None)
     return run
+
+
+def _rank_run(meta: RunMeta, settings: Any, factor: Any, command: str | None) -> Run | None:
+    """One rank of a multi-rank job (torchrun, Slurm, MPI): its part of the job's run."""
+    from greenai.fleet.ranks import detect_rank
+
+    rank = detect_rank(run_id=settings.run_id)
+    if rank is None:
+        return None
+    from greenai.fleet.rank_run import RankRun
+
+    return RankRun(rank, meta, settings, factor, command=command)
 
 
 def _open_hub(run: Run, settings: Any) -> Hub | None:
@@ -128,7 +144,14 @@ def _write(run: Run, wait_s: float | None) -> None:
             readings = list(run.hub.sampler.series)
             run.hub.sampler.series.clear()
             writer.submit_series(series_rows(readings, [run.id], record["run"]["host_id"]))
-        writer.submit_run(record, wait_s=wait_s)
+        rank = getattr(run, "rank", None)
+        if rank is not None:  # a rank's part of a multi-rank job: the job is aggregated
+            from greenai.fleet.rank_run import part_record, submit_part
+
+            stale_s = run.settings.stale_after_s
+            submit_part(writer, part_record(rank, record), stale_after_s=stale_s, wait_s=wait_s)
+        else:
+            writer.submit_run(record, wait_s=wait_s)
     except Exception as exc:  # never harm the job
         log.error("greenai: could not record run %s: %s", run.id, exc)
 

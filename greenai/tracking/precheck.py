@@ -7,7 +7,6 @@ from pathlib import Path
 from greenai.errors import ConfigError, StorageError
 
 _SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
-_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -45,12 +44,9 @@ def check_url(url: str | None, default_file: Path | None = None) -> None:
         path = default_file
     if path is None or not path.is_file():
         return
-    try:
-        with open(path, "rb") as f:
-            header = f.read(len(_SQLITE_HEADER))
-    except OSError:
-        return  # unreadable now: the writer spools and says so
-    if header and header != _SQLITE_HEADER:
+    from greenai.ledger.paths import is_sqlite_file
+
+    if not is_sqlite_file(path):
         raise StorageError(
             f"{path} is not a SQLite database",
             url=str(path),

@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 import warnings
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -254,9 +255,17 @@ class Run:
         if not gpu_ids:
             return
         seen = attribute_gpus(
-            gpu_ids, hub.compute_processes(), process_tree_pids(os.getpid()), os.environ
+            gpu_ids,
+            hub.compute_processes(),
+            process_tree_pids(os.getpid()),
+            self._attribution_environ(len(gpu_ids)),
         )
         self._attribution = merge_attributions(self._attribution, seen)
+
+    def _attribution_environ(self, gpu_count: int) -> Mapping[str, str]:
+        """Where the GPU fallback rules read ``LOCAL_RANK`` from."""
+        del gpu_count
+        return os.environ
 
     @property
     def attribution(self) -> str:

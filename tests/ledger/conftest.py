@@ -1,72 +1,23 @@
 """Fixtures of the ledger tests: SQLite files in tmp_path and a throw-away PostgreSQL
-database on the local server (``GREENAI_TEST_PG_URL``, default postgres@127.0.0.1).
+database (see :mod:`tests.pg`: the machine's server, else one started for the session).
 
-PostgreSQL tests are marked ``postgres``. When the server cannot be reached they fail
-if ``CI`` is set and are skipped (with the reason) otherwise.
+PostgreSQL tests are marked ``postgres``. When no server can be had they fail if ``CI``
+is set and are skipped (with the reason) otherwise.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from greenai.ledger import Ledger, upgrade
+from tests.pg import PG_ADMIN_URL, PG_SESSION_TZ, pg_admin_url, pg_database, pg_url
 
-PG_ADMIN_URL = os.environ.get(
-    "GREENAI_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-# A session time zone other than UTC (with a half-hour offset) so that a conversion
-# that relies on the server's zone shows up.
-PG_SESSION_TZ = "Asia/Kolkata"
-
-
-def _admin_engine() -> sa.Engine:
-    return sa.create_engine(
-        PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
-    )
-
-
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[sa.URL]:
-    """A database created for this test session and dropped at its end."""
-    admin = _admin_engine()
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        reason = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason} (CI is set: the server must be up)")
-        pytest.skip(reason)
-    name = f"greenai_t_{secrets.token_hex(6)}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield sa.make_url(PG_ADMIN_URL).set(database=name)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-@pytest.fixture
-def pg_url(pg_database: sa.URL) -> str:
-    """The session database, emptied (schema public recreated), as a URL string."""
-    engine = sa.create_engine(pg_database, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    url = pg_database.update_query_dict({"options": f"-c timezone={PG_SESSION_TZ}"})
-    return url.render_as_string(hide_password=False)
+__all__ = ["PG_ADMIN_URL", "PG_SESSION_TZ", "pg_admin_url", "pg_database", "pg_url"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

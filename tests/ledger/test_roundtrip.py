@@ -69,6 +69,9 @@ def full_record() -> dict[str, Any]:
         "exit_code": 0,
         "error": "none",
         "greenai_version": "0.1.0",
+        "rank": 3,
+        "world_size": 8,
+        "hosts": ["node-a", "node-b"],
     }
     devices = [
         {

@@ -1,0 +1,251 @@
+"""Tables as shown: readable headers with units, numbers kept numeric (so columns sort),
+values of runs (names, tags) kept as plain text cells."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from dashboard import units
+from greenai.queries.compare import METRICS
+
+
+def _energy(values: pd.Series, label: str) -> tuple[str, pd.Series]:
+    unit, per = units.energy_scale(values.astype(float))
+    return f"{label} ({unit})", (values.astype(float) / per).round(4)
+
+
+def _mass(values: pd.Series, label: str) -> tuple[str, pd.Series]:
+    unit, per = units.mass_scale(values.astype(float))
+    return f"{label} ({unit}CO2e)", (values.astype(float) / per).round(4)
+
+
+def consumers(frame: pd.DataFrame) -> pd.DataFrame:
+    """The largest consumers with energy and emissions in readable units."""
+    out = pd.DataFrame({"Project": frame["project"], "Model": frame["model"],
+                        "Runs": frame["runs"]})  # fmt: skip
+    for label, values in (
+        _energy(frame["energy_j"], "IT energy"),
+        _energy(frame["facility_energy_j"], "Facility energy"),
+        _mass(frame["emissions_kg"], "Emissions"),
+    ):
+        out[label] = values
+    out["Output tokens"] = frame["tokens_output"].astype(int)
+    out["Share of IT energy (%)"] = (frame["share"].astype(float) * 100).round(1)
+    return out
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "–"
+    return str(value)
+
+
+KEY_LABELS = {"model": "Model", "technique": "Technique", "hardware": "Hardware",
+              "batch_size": "Batch size", "seq_len": "Sequence length",
+              "base_model": "Base model"}  # fmt: skip
+
+
+def compare_stats(stats: pd.DataFrame, metrics: Iterable[str] = tuple(METRICS)) -> pd.DataFrame:
+    """Per group: n, and mean with 95% t-interval of each per-token figure."""
+    out = pd.DataFrame({label: stats[key].map(_text) for key, label in KEY_LABELS.items()
+                        if key in stats.columns})  # fmt: skip
+    out["Runs (n)"] = stats["n"].astype(int)
+    for metric in metrics:
+        _, unit, _ = METRICS[metric]
+        for part, name in (("mean", "mean"), ("low", "95% CI low"), ("high", "95% CI high")):
+            out[f"{unit} {name}"] = stats[f"{metric}_{part}"].astype(float)
+    return out
+
+
+def compare_compact(stats: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Per group: n, the chosen figure's mean and 95% interval, the other figures' means."""
+    out = pd.DataFrame({label: stats[key].map(_text) for key, label in KEY_LABELS.items()
+                        if key in stats.columns})  # fmt: skip
+    out["Runs (n)"] = stats["n"].astype(int)
+    unit = METRICS[metric][1]
+    out[f"{unit} mean"] = _rounded(metric, stats[f"{metric}_mean"])
+    out[f"{unit} 95% CI"] = [
+        "–" if pd.isna(low) else f"{units.format_number(low, 4)} – {units.format_number(high, 4)}"
+        for low, high in zip(stats[f"{metric}_low"], stats[f"{metric}_high"], strict=True)
+    ]
+    for other in METRICS:
+        if other != metric:
+            out[f"{METRICS[other][1]} mean"] = _rounded(other, stats[f"{other}_mean"])
+    return out
+
+
+def _rounded(metric: str, values: pd.Series) -> pd.Series:
+    """Tokens per kWh as whole tokens; the per-token figures to 6 significant digits."""
+    if metric == "tokens_per_kwh":
+        return values.astype(float).round(0)
+    return values.astype(float).map(lambda v: float(f"{v:.6g}"))
+
+
+def savings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Savings of each technique against its baseline: change and interval in %."""
+    out = pd.DataFrame({"Result": frame["label"]})
+    for key, label in KEY_LABELS.items():
+        if key in frame.columns:
+            out[label] = frame[key].map(_text)
+    out["Runs (n)"] = frame["n"].astype(int)
+    out["Baseline runs"] = frame["n_baseline"].astype(int)
+    for column, label in (("change", "Change (%)"), ("change_low", "95% CI low (%)"),
+                          ("change_high", "95% CI high (%)")):  # fmt: skip
+        out[label] = (frame[column].astype(float) * 100).round(1)
+    return out
+
+
+def issue_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Runs with a data-quality issue."""
+    label, energy = _energy(frame["energy_j"], "IT energy")
+    return pd.DataFrame(
+        {
+            "Run": frame["id"],
+            "Name": frame["name"].map(_text),
+            "Project": frame["project"].map(_text),
+            "Started (UTC)": pd.to_datetime(frame["started_at"], utc=True).dt.strftime(
+                "%Y-%m-%d %H:%M"
+            ),
+            label: energy,
+            "Detail": frame["detail"],
+        }
+    )
+
+
+def _json(value: Any) -> str:
+    if value in (None, {}, []):
+        return "–"
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+RUN_FIELDS = (
+    ("id", "Run"), ("name", "Name"), ("status", "Status"), ("project", "Project"),
+    ("model", "Model"), ("base_model", "Base model"), ("technique", "Technique"),
+    ("precision", "Precision"), ("phase", "Phase"), ("batch_size", "Batch size"),
+    ("seq_len", "Sequence length"), ("hardware", "Hardware"), ("started_at", "Started (UTC)"),
+    ("ended_at", "Ended (UTC)"), ("duration_s", "Duration (s)"), ("host_id", "Host"),
+    ("mode", "CPU/DRAM mode"), ("parent_run_id", "Parent run"), ("tags", "Tags"),
+    ("error", "Error"), ("greenai_version", "greenai version"),
+)  # fmt: skip
+
+
+def run_figures(run: dict[str, Any]) -> list[tuple[str, str]]:
+    """The run's headline figures as (label, formatted value)."""
+    tokens = int(run.get("tokens_output") or 0)
+    energy = float(run.get("energy_j") or 0.0)
+    return [
+        ("IT energy", units.format_energy(energy)),
+        ("Facility energy", units.format_energy(run.get("facility_energy_j"))),
+        ("Emissions (location-based)", units.format_mass(run.get("emissions_kg"))),
+        ("Duration", f"{units.format_number(run.get('duration_s'))} s"),
+        ("Output tokens", units.format_count(tokens)),
+        (
+            "Energy per output token",
+            f"{units.format_number(energy / tokens if tokens else None)} J",
+        ),
+    ]
+
+
+def run_metadata(run: dict[str, Any]) -> pd.DataFrame:
+    """The run's descriptive fields as (field, value) text rows."""
+    rows = []
+    for key, label in RUN_FIELDS:
+        value = run.get(key)
+        shown = _json(value) if isinstance(value, dict | list) else _text(value)
+        rows.append({"Field": label, "Value": shown})
+    return pd.DataFrame(rows)
+
+
+def energy_by_kind(run: dict[str, Any]) -> pd.DataFrame:
+    """Energy per device kind with the method that obtained it."""
+    by_kind = run.get("energy_by_kind") or {}
+    rows = [
+        {"Kind": kind, "energy_j": float(entry.get("energy_j") or 0.0),
+         "Method": str(entry.get("method") or "unknown")}
+        for kind, entry in by_kind.items()
+        if isinstance(entry, dict)
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["Kind", "energy_j", "Method"])
+    label, values = _energy(frame["energy_j"], "IT energy")
+    return frame.assign(**{label: values}).drop(columns="energy_j")[["Kind", label, "Method"]]
+
+
+def devices(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Per-device energy charged to a run, with method and share."""
+    frame = pd.DataFrame(rows, columns=["device_id", "kind", "name", "method", "energy_j", "share"])
+    label, values = _energy(frame["energy_j"], "Energy charged")
+    return pd.DataFrame(
+        {
+            "Device": frame["device_id"],
+            "Kind": frame["kind"],
+            "Name": frame["name"].map(_text),
+            "Method": frame["method"],
+            label: values,
+            "Share charged (%)": (frame["share"].astype(float) * 100).round(1),
+        }
+    )
+
+
+def child_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """Child runs: id, name, phase, start, energy, output tokens."""
+    label, values = _energy(frame["energy_j"], "IT energy")
+    return pd.DataFrame(
+        {
+            "Run": frame["id"],
+            "Name": frame["name"].map(_text),
+            "Phase": frame["phase"].map(_text),
+            "Status": frame["status"],
+            "Started (UTC)": pd.to_datetime(frame["started_at"], utc=True).dt.strftime(
+                "%Y-%m-%d %H:%M:%S"
+            ),
+            label: values,
+            "Output tokens": frame["tokens_output"].astype(int),
+        }
+    )
+
+
+def provenance(run: dict[str, Any]) -> pd.DataFrame:
+    """How the run's figures were obtained: attribution, PUE, emission factor and source."""
+    rule = str(run.get("attribution") or "none")
+    place = [run.get(k) for k in ("country", "region", "cloud_provider", "cloud_region")]
+    items = {
+        "Attribution rule (GPUs)": rule,
+        "PUE": units.format_number(run.get("pue"), 3),
+        "Emission factor (gCO2e/kWh)": units.format_number(run.get("intensity_g_per_kwh"), 4),
+        "Factor source": _text(run.get("intensity_source")),
+        "CodeCarbon version": _text(run.get("codecarbon_version")),
+        "Location": " / ".join(str(v) for v in place if v) or "unknown",
+        "CPU/DRAM mode": _text(run.get("mode")),
+    }
+    return pd.DataFrame({"Item": list(items), "Value": list(items.values())})
+
+
+WINDOW_COLUMNS = ["name", "started_at", "ended_at", "duration_s", "energy_j", "tokens_input",
+                  "tokens_output", "flags"]  # fmt: skip
+
+
+def window_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A run's windows as a frame (columns of :data:`WINDOW_COLUMNS`)."""
+    return pd.DataFrame(rows, columns=WINDOW_COLUMNS)
+
+
+def windows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Windows with energy (J), tokens and J/token; unknown energy shown as such."""
+    energy = frame["energy_j"].astype(float)
+    tokens = frame["tokens_output"].where(frame["tokens_output"] > 0, frame["tokens_input"])
+    return pd.DataFrame(
+        {
+            "Window": frame["name"].map(_text),
+            "Start (UTC)": pd.to_datetime(frame["started_at"], utc=True).dt.strftime("%H:%M:%S"),
+            "Duration (s)": frame["duration_s"].astype(float).round(3),
+            "Energy (J)": energy.round(3),
+            "Input tokens": frame["tokens_input"].astype(int),
+            "Output tokens": frame["tokens_output"].astype(int),
+            "J/token": (energy / tokens.where(tokens > 0)).round(6),
+            "Flags": frame["flags"].map(lambda f: ", ".join(map(str, f or [])) or "–"),
+        }
+    )

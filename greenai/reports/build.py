@@ -1,0 +1,323 @@
+"""Assembles a report: reads the ledger once, computes the period, the previous period, the
+same period a year before and the trend, and returns one plain, JSON-ready dict."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from greenai.errors import ConfigError
+from greenai.reports import compute as c
+from greenai.reports.api import EmptyPeriodError
+from greenai.reports.esrs import esrs_rows
+from greenai.reports.lines import J_PER_KWH, Defaults, missing, records, run_lines
+from greenai.reports.node import HostProfile, host_profiles, node_lines
+from greenai.reports.periods import Period
+from greenai.reports.quality import data_quality
+from greenai.reports.scope import SCOPE2, SCOPE3_CLOUD, MarketFactors, apply_market, scope_of
+from greenai.reports.sources import ReportInputs, load_inputs
+
+if TYPE_CHECKING:
+    from greenai.config import Settings
+    from greenai.ledger import Ledger
+
+__all__ = ["REPORT_FORMAT", "EmptyPeriodError", "build"]
+
+REPORT_FORMAT = "greenai.report/1"
+COMPARED = ("energy_it_kwh", "energy_facility_kwh", "scope2_location_tco2e",
+            "scope2_market_tco2e", "scope3_cloud_tco2e", "runs_count",
+            "kwh_per_million_tokens", "measured_share")  # fmt: skip
+
+
+def _local_iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def _json_plain(value: object) -> object:
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat()
+    return str(value)
+
+
+def inputs_hash(inputs: ReportInputs, context: Mapping[str, Any]) -> str:
+    """SHA-256 of every input: run rows, series, node rows, factors and the report's scope."""
+    digest = hashlib.sha256()
+
+    def feed(part: object) -> None:
+        text = json.dumps(part, sort_keys=True, default=_json_plain, separators=(",", ":"))
+        digest.update(text.encode())
+        digest.update(b"\n")
+
+    feed(dict(context))
+    for record in inputs.runs.sort_values("id").to_dict("records"):
+        feed({k: (None if v is pd.NaT else v) for k, v in record.items()})
+    for run_id in sorted(inputs.series):
+        feed({"series": run_id, "rows": inputs.series[run_id].to_dict("records")})
+    feed({"nodes": inputs.nodes.to_dict("records")})
+    return digest.hexdigest()
+
+
+def _configured_profile(settings: Settings) -> HostProfile:
+    from greenai.emissions import resolve_factor
+
+    factor = resolve_factor(settings)
+    location = factor.location if factor.location not in ("unset", "world") else "unknown"
+    return HostProfile(
+        scope_of(settings.cloud_provider),
+        settings.country,
+        settings.region,
+        location,
+        settings.pue,
+        factor.intensity_g_per_kwh,
+        factor.source,
+        factor.codecarbon_version,
+    )
+
+
+class _Lines:
+    """The report's lines, and each period's share of them."""
+
+    def __init__(self, inputs: ReportInputs, settings: Settings) -> None:
+        self.inputs = inputs
+        self.market = MarketFactors.from_settings(settings)
+        self.defaults = Defaults(settings.wue, settings.price_per_kwh, settings.currency)
+        self.runs = apply_market(run_lines(inputs.runs, self.defaults), self.market)
+        self.profiles = host_profiles(self.runs)
+        self.default_profile = _configured_profile(settings) if len(inputs.nodes) else None
+
+    def period(self, period: Period) -> tuple[pd.DataFrame, list[str]]:
+        start_s, end_s = period.start_utc.timestamp(), period.end_utc.timestamp()
+        runs = c.in_period(self.runs, self.inputs.series, start_s, end_s)
+        if self.default_profile is None:
+            return runs, []
+        nodes, notes = node_lines(
+            self.inputs.nodes, runs, self.profiles, self.default_profile, start_s, end_s,
+            self.defaults,
+        )  # fmt: skip
+        if not len(nodes):
+            return runs, notes
+        nodes = apply_market(nodes, self.market)
+        return pd.concat([runs, nodes], ignore_index=True), notes
+
+
+def _comparison(
+    period: Period, figures: Mapping[str, Any], current: Mapping[str, Any]
+) -> dict[str, Any]:
+    change = {}
+    for key in COMPARED:
+        before, now = figures.get(key), current.get(key)
+        ok = isinstance(before, int | float) and isinstance(now, int | float) and before > 0
+        change[key] = c.rnd((now - before) / before) if ok else None  # type: ignore[operator]
+    return {
+        "period_label": period.label,
+        "period_start": _local_iso(period.start),
+        "period_end": _local_iso(period.end),
+        **{key: figures.get(key) for key in COMPARED},
+        "change": change,
+    }
+
+
+def _trend(lines: _Lines, period: Period) -> list[dict[str, Any]]:
+    rows = []
+    for part in period.subperiods():
+        figures = c.headline(lines.period(part)[0])
+        rows.append(
+            {
+                "label": part.label,
+                "period_start": _local_iso(part.start),
+                "period_end": _local_iso(part.end),
+                "tokens_energy_it_kwh": figures["tokens_energy_it_kwh"],
+                "tokens": figures["tokens"],
+                "kwh_per_million_tokens": figures["kwh_per_million_tokens"],
+            }
+        )
+    return rows
+
+
+def _energy_lines(lines: pd.DataFrame) -> list[dict[str, Any]]:
+    s2 = lines[lines["scope"] == SCOPE2]
+    out = []
+    runs = s2[s2["kind"] == "run"]
+    out.append(
+        {
+            "line": "tracked_runs",
+            "host_id": None,
+            "energy_it_kwh": c.rnd(c.total(runs["energy_it_j"]) / J_PER_KWH),
+            "energy_facility_kwh": c.rnd(c.total(runs["facility_j"]) / J_PER_KWH),
+        }
+    )
+    for row in records(s2[s2["kind"] == "node"].sort_values("id")):
+        out.append(
+            {
+                "line": "node_idle_unallocated",
+                "host_id": row["host_id"],
+                "energy_it_kwh": c.rnd(float(row["energy_it_j"]) / J_PER_KWH),
+                "energy_facility_kwh": c.rnd(float(row["facility_j"]) / J_PER_KWH),
+            }
+        )
+    return out
+
+
+def _boundary(lines: pd.DataFrame) -> dict[str, Any]:
+    runs = lines[lines["kind"] == "run"]
+    hosts = sorted({h for listed in lines["hosts"] if isinstance(listed, tuple) for h in listed})
+    return {
+        "projects": sorted({p for p in runs["project"] if isinstance(p, str) and p}),
+        "runs_without_project": int(sum(1 for p in runs["project"] if not isinstance(p, str))),
+        "hosts_count": len(hosts),
+        "runs_without_host": int(sum(1 for h in runs["hosts"] if not h)),
+        "scope2_locations": sorted(set(lines[lines["scope"] == SCOPE2]["location"])),
+        "cloud_locations": sorted(set(lines[lines["scope"] == SCOPE3_CLOUD]["location"])),
+        "node_energy_included": bool((lines["kind"] == "node").any()),
+    }
+
+
+def _water_cost(lines: pd.DataFrame) -> dict[str, Any]:
+    s2 = lines[lines["scope"] == SCOPE2]
+    known = [w for w in s2["water_l"] if not missing(w)]
+    costs: dict[str, list[float]] = {}
+    for amount, currency in zip(s2["cost"], s2["currency"], strict=True):
+        if not missing(amount):
+            costs.setdefault(currency or "", []).append(float(amount))
+    return {
+        "water_l": c.rnd(c.total(known)) if known else None,
+        "cost": [
+            {"currency": cur or None, "amount": c.rnd(c.total(vals), 2)}
+            for cur, vals in sorted(costs.items())
+        ],
+    }
+
+
+@cache
+def _mix(country: str) -> Mapping[str, float] | None:
+    from greenai.emissions import energy_mix
+
+    return energy_mix(country)
+
+
+def _mix_source() -> str:
+    from greenai.emissions.codecarbon_factors import codecarbon_version
+
+    return f"codecarbon {codecarbon_version()}: global_energy_mix (country generation mix)"
+
+
+def _read(
+    ledger: Ledger, period: Period, projects: Sequence[str], as_of: datetime, settings: Settings
+) -> ReportInputs:
+    """Reads what the period, the previous period, the year before and the trend need."""
+    compared = (period, period.previous(), period.year_before(), *period.subperiods())
+    boundaries = {p.start_utc for p in compared} | {p.end_utc for p in compared}
+    return load_inputs(
+        ledger,
+        window_start=min(p.start_utc for p in compared),
+        window_end=period.end_utc,
+        boundaries=sorted(boundaries),
+        projects=sorted(set(projects)),
+        as_of=as_of,
+        tiers=[t for t, _ in settings.series_tiers],
+    )
+
+
+def _header(period: Period, as_of: datetime, projects: Sequence[str]) -> dict[str, Any]:
+    return {
+        "report_format": REPORT_FORMAT,
+        "period_label": period.label,
+        "period_start": _local_iso(period.start),
+        "period_end": _local_iso(period.end),
+        "period_last_day": period.last_day.isoformat(),
+        "timezone": period.timezone,
+        "as_of": as_of.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "projects_filter": sorted(set(projects)),
+    }
+
+
+def _figures(
+    current: pd.DataFrame, mix_of: Callable[[str], Mapping[str, float] | None]
+) -> dict[str, Any]:
+    """Everything computed from the period's lines alone."""
+    scope2 = current[current["scope"] == SCOPE2]
+    return {
+        "boundary": _boundary(current),
+        **c.headline(current),
+        "energy_facility_mwh": c.rnd(c.total(scope2["facility_j"]) / J_PER_KWH / 1000.0, 9),
+        "energy_lines": _energy_lines(current),
+        "energy_mix": {**c.energy_mix(current, mix_of), "source": _mix_source()},
+        "scope2_location_factors": c.factor_rows(scope2),
+        "scope2_market_factors": c.market_rows(current),
+        "scope3_cloud_factors": c.factor_rows(current[current["scope"] == SCOPE3_CLOUD]),
+        "codecarbon_versions": sorted({v for v in current["codecarbon_version"] if v}),
+        **_water_cost(current),
+        "by_project": c.group_rows(current, ["project"]),
+        "by_phase": c.group_rows(current, ["phase"]),
+        "by_model_technique": c.group_rows(current, ["model", "technique"]),
+    }
+
+
+def build(
+    ledger: Ledger,
+    period: Period,
+    *,
+    projects: Sequence[str],
+    as_of: datetime,
+    settings: Settings,
+    mix_of: Callable[[str], Mapping[str, float] | None] = _mix,
+) -> dict[str, Any]:
+    """The report of ``period`` (see :func:`greenai.reports.build_report`).
+
+    Raises:
+        ConfigError: The period starts after ``as_of``.
+        EmptyPeriodError: No root run and no node energy in the period.
+    """
+    if period.start_utc >= as_of:
+        accepted = f"a period that starts before the as-of time {as_of.isoformat()}"
+        raise ConfigError("period", period.label, accepted)
+    inputs = _read(ledger, period, projects, as_of, settings)
+    lines = _Lines(inputs, settings)
+    current, notes = lines.period(period)
+    if not len(current):
+        raise EmptyPeriodError(_empty_message(period, projects, as_of))
+    report = {**_header(period, as_of, projects), **_figures(current, mix_of)}
+    report["market_factors_supplied"] = lines.market.as_rows()
+    report["intensity_trend"] = _trend(lines, period)
+    for key, other in (
+        ("previous_period", period.previous()),
+        ("previous_year", period.year_before()),
+    ):
+        report[key] = _comparison(other, c.headline(lines.period(other)[0]), report)
+    report["data_quality"] = data_quality(
+        current,
+        as_of_s=as_of.timestamp(),
+        period_end_s=period.end_utc.timestamp(),
+        node_notes=notes,
+    )
+    report["esrs_mapping"] = esrs_rows(report)
+    report["runs"] = c.appendix(current)
+    report["inputs_sha256"] = inputs_hash(inputs, _context(report, lines.defaults))
+    return report
+
+
+def _context(report: Mapping[str, Any], defaults: Defaults) -> dict[str, Any]:
+    """What the figures depend on besides the ledger rows, for the inputs' hash."""
+    return {
+        "period": [report["period_start"], report["period_end"], report["timezone"]],
+        "as_of": report["as_of"],
+        "projects": report["projects_filter"],
+        "market": report["market_factors_supplied"],
+        "defaults": [defaults.wue_l_per_kwh, defaults.price_per_kwh, defaults.currency],
+        "mix": report["energy_mix"]["source"],
+        "format": REPORT_FORMAT,
+    }
+
+
+def _empty_message(period: Period, projects: Sequence[str], as_of: datetime) -> str:
+    scope = f" for project(s) {', '.join(sorted(set(projects)))}" if projects else ""
+    return (
+        f"no root runs in {period.label} ({period.first_day} to {period.last_day}, "
+        f"{period.timezone}){scope} in the ledger as of {as_of.isoformat()}: nothing to report"
+    )

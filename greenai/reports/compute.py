@@ -1,0 +1,275 @@
+"""A report's figures: pure functions over report lines (DataFrames).
+
+Lines come from :mod:`greenai.reports.lines` (runs) and :mod:`greenai.reports.node` (node
+idle energy). :func:`in_period` applies a period's shares; the other functions add lines up.
+Sums use :func:`math.fsum` in line order, so the same lines give the same figures to the
+last bit; figures are rounded once, at the end, to fixed decimals (:func:`rnd`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from greenai.reports.lines import J_PER_KWH, missing, records
+from greenai.reports.scope import SCOPE2, SCOPE3_CLOUD, market_basis_label
+from greenai.reports.split import period_shares
+
+__all__ = [
+    "appendix",
+    "energy_mix",
+    "factor_rows",
+    "group_rows",
+    "headline",
+    "in_period",
+    "market_rows",
+    "rnd",
+    "total",
+]
+
+DECIMALS = 6
+SCALED = ("energy_it_j", "facility_j", "measured_j", "loc_kg", "market_kg",
+          "tokens_input", "tokens_output", "water_l", "cost")  # fmt: skip
+MIX_FAMILIES = ("fossil", "nuclear", "renewable")
+
+
+def rnd(value: float | None, decimals: int = DECIMALS) -> float | None:
+    """``value`` rounded to fixed decimals (None stays None; -0.0 becomes 0.0)."""
+    if value is None or missing(value):
+        return None
+    out = round(float(value), decimals)
+    return 0.0 if out == 0 else out
+
+
+def total(values: Iterable[Any]) -> float:
+    """The exact (fsum) sum of the values present (None and NaN left out)."""
+    return math.fsum(float(v) for v in values if not missing(v))
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den > 0 else None
+
+
+def in_period(
+    lines: pd.DataFrame, series: Mapping[str, pd.DataFrame], start_s: float, end_s: float
+) -> pd.DataFrame:
+    """The run lines with a share in ``[start_s, end_s)``, figures scaled by that share.
+
+    Adds ``share`` and ``split_method``; keeps line order.
+    """
+    if not len(lines):
+        return lines.assign(share=pd.Series(dtype=float), split_method=pd.Series(dtype=object))
+    shares = period_shares(lines, start_s, end_s, series)
+    out = lines.assign(share=shares["share"], split_method=shares["split_method"].astype(object))
+    out = out[out["share"] > 0].copy()
+    for column in SCALED:
+        if column in out:
+            out[column] = out[column].astype(float) * out["share"]
+    return out.reset_index(drop=True)
+
+
+def _tokens(lines: pd.DataFrame) -> tuple[float, float]:
+    """(tokens, IT J of the runs that counted tokens)."""
+    tokens = [float(i) + float(o) for i, o in zip(lines["tokens_input"], lines["tokens_output"],
+                                                   strict=True)]  # fmt: skip
+    energy = [e for e, t in zip(lines["energy_it_j"], tokens, strict=True) if t > 0]
+    return math.fsum(tokens), total(energy)
+
+
+def headline(lines: pd.DataFrame) -> dict[str, Any]:
+    """Totals of a period's lines (Scope 2 energy, both Scope 2 results, cloud Scope 3).
+
+    Returns:
+        energy_it_kwh, energy_facility_kwh, scope2_location_tco2e, scope2_market_tco2e,
+        scope2_market_basis, scope3_cloud_energy_it_kwh, scope3_cloud_energy_facility_kwh,
+        scope3_cloud_tco2e, measured_share, runs_count, tokens, tokens_energy_it_kwh (IT
+        energy of the runs that counted tokens, every scope) and kwh_per_million_tokens.
+    """
+    s2 = lines[lines["scope"] == SCOPE2]
+    s3 = lines[lines["scope"] == SCOPE3_CLOUD]
+    it_j = total(s2["energy_it_j"])
+    tokens, token_j = _tokens(lines)
+    per_m = _ratio(token_j / J_PER_KWH * 1e6, tokens)
+    return {
+        "energy_it_kwh": rnd(it_j / J_PER_KWH),
+        "energy_facility_kwh": rnd(total(s2["facility_j"]) / J_PER_KWH),
+        "scope2_location_tco2e": rnd(total(s2["loc_kg"]) / 1000.0),
+        "scope2_market_tco2e": rnd(total(s2["market_kg"]) / 1000.0),
+        "scope2_market_basis": market_basis_label(
+            [b for b, e in zip(s2["market_basis"], s2["facility_j"], strict=True) if e > 0]
+        ),
+        "scope3_cloud_energy_it_kwh": rnd(total(s3["energy_it_j"]) / J_PER_KWH),
+        "scope3_cloud_energy_facility_kwh": rnd(total(s3["facility_j"]) / J_PER_KWH),
+        "scope3_cloud_tco2e": rnd(total(s3["loc_kg"]) / 1000.0),
+        "measured_share": rnd(_ratio(total(s2["measured_j"]), it_j)),
+        "runs_count": int((lines["kind"] == "run").sum()),
+        "tokens": round(tokens),
+        "tokens_energy_it_kwh": rnd(token_j / J_PER_KWH),
+        "kwh_per_million_tokens": rnd(per_m),
+    }
+
+
+def _key(value: Any) -> tuple[bool, str]:
+    gone = missing(value)
+    return (gone, "" if gone else str(value))
+
+
+def group_rows(lines: pd.DataFrame, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Per-group figures of run lines, sorted by the keys (missing values last).
+
+    Each row: the keys, runs_count, energy_it_kwh and energy_facility_kwh (Scope 2),
+    scope2_location_tco2e, scope2_market_tco2e, cloud_energy_it_kwh, scope3_cloud_tco2e,
+    tokens, kwh_per_million_tokens.
+    """
+    runs = lines[lines["kind"] == "run"]
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for position, values in enumerate(zip(*(runs[k] for k in keys), strict=True)):
+        clean = tuple(None if missing(v) else v for v in values)
+        groups.setdefault(clean, []).append(position)
+    rows = []
+    for group in sorted(groups, key=lambda g: tuple(_key(v) for v in g)):
+        part = runs.iloc[groups[group]]
+        figures = headline(part)
+        rows.append(
+            {
+                **dict(zip(keys, group, strict=True)),
+                "runs_count": figures["runs_count"],
+                "energy_it_kwh": figures["energy_it_kwh"],
+                "energy_facility_kwh": figures["energy_facility_kwh"],
+                "scope2_location_tco2e": figures["scope2_location_tco2e"],
+                "scope2_market_tco2e": figures["scope2_market_tco2e"],
+                "cloud_energy_it_kwh": figures["scope3_cloud_energy_it_kwh"],
+                "scope3_cloud_tco2e": figures["scope3_cloud_tco2e"],
+                "tokens": figures["tokens"],
+                "kwh_per_million_tokens": figures["kwh_per_million_tokens"],
+            }
+        )
+    return rows
+
+
+def energy_mix(
+    lines: pd.DataFrame, mix_of: Callable[[str], Mapping[str, float] | None]
+) -> dict[str, Any]:
+    """Fossil, nuclear and renewable shares of Scope 2 facility energy.
+
+    Each line takes its country's grid generation mix (a region its country's);
+    lines without a known mix are ``unknown``.
+
+    Args:
+        lines: A period's lines.
+        mix_of: ISO3 -> ``{"fossil": share, "nuclear": share, "renewable": share}`` or None.
+    """
+    s2 = lines[lines["scope"] == SCOPE2]
+    parts: dict[str, list[float]] = {f: [] for f in (*MIX_FAMILIES, "unknown")}
+    by_country: dict[str, list[float]] = {}
+    for country, facility_j in zip(s2["country"], s2["facility_j"], strict=True):
+        kwh = float(facility_j) / J_PER_KWH
+        mix = mix_of(country) if isinstance(country, str) and country else None
+        by_country.setdefault(country if mix else "unknown", []).append(kwh)
+        if mix is None:
+            parts["unknown"].append(kwh)
+            continue
+        for family in MIX_FAMILIES:
+            parts[family].append(kwh * float(mix.get(family, 0.0)))
+    total_kwh = total(kwh for values in by_country.values() for kwh in values)
+    out: dict[str, Any] = {}
+    for family, values in parts.items():
+        out[f"{family}_kwh"] = rnd(total(values))
+    for family, values in parts.items():
+        out[f"{family}_share"] = rnd(_ratio(total(values), total_kwh))
+    out["by_country"] = [
+        {
+            "country": country,
+            "energy_facility_kwh": rnd(total(values)),
+            **{f"{f}_share": rnd((mix_of(country) or {}).get(f)) for f in MIX_FAMILIES},
+        }
+        for country, values in sorted(by_country.items(), key=lambda kv: _key(kv[0]))
+        if country != "unknown"
+    ]
+    return out
+
+
+def factor_rows(lines: pd.DataFrame) -> list[dict[str, Any]]:
+    """Location-based factors used: one row per scope, location, factor and source."""
+    keys = ("scope", "location", "loc_intensity_g_per_kwh", "loc_source", "codecarbon_version")
+    return [
+        {
+            "scope": g[0],
+            "location": g[1],
+            "intensity_g_per_kwh": rnd(g[2]),
+            "source": g[3],
+            "codecarbon_version": g[4],
+            "energy_facility_kwh": rnd(total(part["facility_j"]) / J_PER_KWH),
+            "tco2e": rnd(total(part["loc_kg"]) / 1000.0),
+        }
+        for g, part in _grouped(lines, keys)
+    ]
+
+
+def market_rows(lines: pd.DataFrame) -> list[dict[str, Any]]:
+    """Market-based factors used for Scope 2: one row per location, basis, factor, source."""
+    s2 = lines[lines["scope"] == SCOPE2]
+    keys = ("location", "market_basis", "market_intensity_g_per_kwh", "market_source")
+    return [
+        {
+            "location": g[0],
+            "basis": g[1],
+            "intensity_g_per_kwh": rnd(g[2]),
+            "source": g[3],
+            "energy_facility_kwh": rnd(total(part["facility_j"]) / J_PER_KWH),
+            "tco2e": rnd(total(part["market_kg"]) / 1000.0),
+        }
+        for g, part in _grouped(s2, keys)
+    ]
+
+
+def _grouped(
+    lines: pd.DataFrame, keys: Sequence[str]
+) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for position, values in enumerate(zip(*(lines[k] for k in keys), strict=True)):
+        clean = tuple(None if missing(v) else v for v in values)
+        groups.setdefault(clean, []).append(position)
+    ordered = sorted(groups, key=lambda g: tuple(_key(v) for v in g))
+    return [(g, lines.iloc[groups[g]]) for g in ordered]
+
+
+def appendix(lines: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every run of the period (share applied), oldest first, ties by id."""
+    runs = lines[lines["kind"] == "run"].sort_values(["start_s", "id"], kind="stable")
+    rows = []
+    for r in records(runs):
+        energy = float(r["energy_it_j"])
+        market = (
+            None if r["market_kg"] is None or r["market_kg"] != r["market_kg"] else r["market_kg"]
+        )
+        rows.append(
+            {
+                "run_id": r["id"],
+                "project": r["project"],
+                "model": r["model"],
+                "technique": r["technique"],
+                "phase": r["phase"],
+                "status": r["status"],
+                "started_at": r["started_at"],
+                "ended_at": r["ended_at"],
+                "scope": r["scope"],
+                "location": r["location"],
+                "share_in_period": rnd(r["share"]),
+                "split_method": r["split_method"],
+                "energy_it_kwh": rnd(energy / J_PER_KWH),
+                "energy_facility_kwh": rnd(float(r["facility_j"]) / J_PER_KWH),
+                "measured_share": rnd(_ratio(float(r["measured_j"]), energy)),
+                "location_g_per_kwh": rnd(r["loc_intensity_g_per_kwh"]),
+                "location_kgco2e": rnd(r["loc_kg"]),
+                "market_basis": r["market_basis"],
+                "market_g_per_kwh": rnd(r["market_intensity_g_per_kwh"]),
+                "market_kgco2e": rnd(market),
+                "tokens": round(float(r["tokens_input"]) + float(r["tokens_output"])),
+                "flags": "; ".join(r["flags"]),
+            }
+        )
+    return rows

@@ -1,0 +1,125 @@
+"""The data-quality section of a report: how much energy was measured, what was estimated,
+and which runs carry a caveat (unknown location, interrupted, overlapping, gaps, ...)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from greenai.reports.compute import rnd
+from greenai.reports.lines import J_PER_KWH, records
+from greenai.reports.scope import SCOPE2, SCOPE3_CLOUD
+from greenai.reports.split import SPLIT_NONE
+
+__all__ = ["data_quality"]
+
+Row = dict[str, Any]
+Test = Callable[[Row], bool]
+
+
+def _has_flag(prefixes: Sequence[str]) -> Test:
+    def test(row: Row) -> bool:
+        return any(str(f).startswith(p) for f in row["flags"] for p in prefixes)
+
+    return test
+
+
+def _unknown_location(row: Row) -> bool:
+    return bool(row["location"] == "unknown" or "unknown_location" in row["flags"])
+
+
+def _interrupted(row: Row) -> bool:
+    return bool(row["status"] == "interrupted" or "interrupted" in row["flags"])
+
+
+def _running(row: Row) -> bool:
+    return bool(row["status"] == "running")
+
+
+CHECKS: tuple[tuple[str, Test], ...] = (
+    ("unknown_location", _unknown_location),
+    ("interrupted", _interrupted),
+    ("running_at_as_of", _running),
+    ("overlapping_root_runs", _has_flag(("overlapping_root_runs",))),
+    ("sampling_gaps", _has_flag(("sampling_gaps",))),
+    ("device_problems", _has_flag(("device_lost:", "counter_reset:", "collector_errors:"))),
+    ("no_collector", _has_flag(("no_collector", "monitoring_error:"))),
+    ("missing_factor", _has_flag(("missing_factor",))),
+)
+"""Caveats listed in the report: key -> test of a run line."""
+
+
+def _entry(rows: list[Row]) -> dict[str, Any]:
+    return {
+        "runs_count": len(rows),
+        "energy_it_kwh": rnd(math.fsum(float(r["energy_it_j"]) for r in rows) / J_PER_KWH),
+        "run_ids": sorted(str(r["id"]) for r in rows),
+    }
+
+
+def _estimated(runs: list[Row]) -> list[dict[str, Any]]:
+    by_kind: dict[str, list[float]] = {}
+    counts: dict[str, int] = {}
+    for row in runs:
+        for kind, energy_j in row["estimated"]:
+            by_kind.setdefault(kind, []).append(float(energy_j) * float(row["share"]))
+            counts[kind] = counts.get(kind, 0) + 1
+    return [
+        {
+            "kind": kind,
+            "runs_count": counts[kind],
+            "energy_it_kwh": rnd(math.fsum(values) / J_PER_KWH),
+        }
+        for kind, values in sorted(by_kind.items())
+    ]
+
+
+def _share(rows: list[Row]) -> float | None:
+    energy = math.fsum(float(r["energy_it_j"]) for r in rows)
+    measured = math.fsum(float(r["measured_j"]) for r in rows)
+    return rnd(measured / energy) if energy > 0 else None
+
+
+def data_quality(
+    lines: pd.DataFrame,
+    *,
+    as_of_s: float,
+    period_end_s: float,
+    node_notes: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The data-quality facts of a period's lines (shares applied).
+
+    Args:
+        lines: The period's lines (runs and node lines).
+        as_of_s: The report's as-of time, epoch seconds.
+        period_end_s: End of the period, epoch seconds.
+        node_notes: Notes from the node-energy lines.
+
+    Returns:
+        measured_share (Scope 2 IT energy measured by hardware counters or power sensors),
+        measured_share_cloud, estimated_components, one entry per caveat of :data:`CHECKS`
+        (runs_count, energy_it_kwh, run_ids), split_runs, updated_after_as_of,
+        period_complete_at_as_of and node_energy notes.
+    """
+    all_rows = records(lines)
+    runs = [r for r in all_rows if r["kind"] == "run"]
+    out: dict[str, Any] = {
+        "measured_share": _share([r for r in all_rows if r["scope"] == SCOPE2]),
+        "measured_share_cloud": _share([r for r in runs if r["scope"] == SCOPE3_CLOUD]),
+        "estimated_components": _estimated(runs),
+    }
+    for key, test in CHECKS:
+        out[key] = _entry([r for r in runs if test(r)])
+    out["split_runs"] = [
+        {"run_id": r["id"], "share_in_period": rnd(r["share"]), "split_method": r["split_method"]}
+        for r in sorted(runs, key=lambda r: str(r["id"]))
+        if r["split_method"] != SPLIT_NONE
+    ]
+    late = [r for r in runs if r["updated_s"] is not None and r["updated_s"] > as_of_s]
+    out["updated_after_as_of"] = _entry(late)
+    out["period_complete_at_as_of"] = period_end_s <= as_of_s
+    out["node_energy_notes"] = list(node_notes)
+    return out

@@ -65,7 +65,8 @@ def test_job_energy_from_prometheus_agrees_with_the_ledger(
     )
     try:
         energy = "greenai_device_energy_joules_total"
-        wait_for(lambda: len(prometheus.query(energy)) == 4, "both agents scraped")
+        gpus = energy + '{kind="gpu"}'  # each agent also serves its CPU and DRAM estimates
+        wait_for(lambda: len(prometheus.query(gpus)) == 4, "both agents scraped")
         ranks = {}
         for rank, (host, power) in enumerate(NODES.items()):
             extra = {"TEST_POWER_W_0": str(power), "TEST_POWER_W_1": str(power)}

@@ -34,6 +34,22 @@ IDLE = PROLOGUE + textwrap.dedent(
     """
 )
 
+EMPTY_LOOP = PROLOGUE + textwrap.dedent(
+    """
+    import threading
+    stop = threading.Event()
+    def loop():
+        while not stop.is_set():
+            time.sleep(0.1)
+    threading.Thread(target=loop, daemon=True).start()
+    c0, t0 = cpu_s(), time.monotonic()
+    time.sleep({window})
+    c1, t1 = cpu_s(), time.monotonic()
+    stop.set()
+    print(json.dumps({{"cpu_s": c1 - c0, "wall_s": t1 - t0}}))
+    """
+)
+
 GREENAI = PROLOGUE + textwrap.dedent(
     """
     from collectors.discover import discover
@@ -92,10 +108,13 @@ def main() -> dict[str, float]:
     counters = fake_nvml_env(8)
     power_only = fake_nvml_env(8, NO_COUNTER="1")
     idle = run_json(IDLE.format(window=WINDOW_S), counters)
+    empty = run_json(EMPTY_LOOP.format(window=WINDOW_S), counters)
     g_counter = run_json(GREENAI.format(window=WINDOW_S), counters)
     g_power = run_json(GREENAI.format(window=WINDOW_S), power_only)
     cc = run_json(CODECARBON.format(window=WINDOW_S), counters)
-    cost_counter, cost_power, cost_cc = (_cost(r, idle) for r in (g_counter, g_power, cc))
+    cost_counter, cost_power, cost_cc, cost_empty = (
+        _cost(r, idle) for r in (g_counter, g_power, cc, empty)
+    )
 
     def err(r: dict[str, float]) -> str:
         return f"{(r['gpu_energy_j'] / r['exact_j'] - 1) * 100:+.2f}%"
@@ -107,13 +126,20 @@ def main() -> dict[str, float]:
          f"{cost_power / cost_cc:.2f}" if cost_cc else "-"],
         ["CodeCarbon OfflineEmissionsTracker(measure_power_secs=1)", f"{cost_cc * 100:.3f}%",
          err(cc), "1.00"],
+        ["(reference) an empty 10 Hz Python sleep loop", f"{cost_empty * 100:.3f}%", "-",
+         f"{cost_empty / cost_cc:.2f}" if cost_cc else "-"],
     ]  # fmt: skip
     print_table(
         f"Monitoring cost, 8 fake GPUs + CPU + DRAM, {WINDOW_S:.0f} s windows",
         ["configuration", "CPU of one core", "GPU energy error", "ratio to CodeCarbon"],
         rows,
     )
-    return {"counter": cost_counter, "power": cost_power, "codecarbon": cost_cc}
+    return {
+        "counter": cost_counter,
+        "power": cost_power,
+        "codecarbon": cost_cc,
+        "empty_loop": cost_empty,
+    }
 
 
 if __name__ == "__main__":

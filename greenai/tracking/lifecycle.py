@@ -24,7 +24,7 @@ from greenai.tracking.record import build_record
 from greenai.tracking.remote import RemoteRun, remote_run
 from greenai.tracking.run import FINAL_WRITE_WAIT_S, Run
 from greenai.tracking.series import series_rows
-from greenai.tracking.writer import get_writer
+from greenai.tracking.writer import Writer, get_writer
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,17 @@ def _hashed(settings: Any, value: str) -> str:
         finally:
             ledger.close()
 
-    get_writer(settings.db_url, stale_after_s=settings.stale_after_s).call(work, wait_s=5.0)
+    _writer_of(settings).call(work, wait_s=5.0)
     return result[0] if result else "redacted"
+
+
+def _writer_of(settings: Any) -> Writer:
+    """The background writer of the run's ledger, with its maintenance settings."""
+    return get_writer(
+        settings.db_url,
+        stale_after_s=settings.stale_after_s,
+        series_tiers=tuple(settings.series_tiers),
+    )
 
 
 def start_run(
@@ -139,7 +148,7 @@ def _open_hub(run: Run, settings: Any) -> Hub | None:
 def _write(run: Run, wait_s: float | None) -> None:
     try:
         record = build_record(run, run.identity)  # type: ignore[attr-defined]
-        writer = get_writer(run.settings.db_url, stale_after_s=run.settings.stale_after_s)
+        writer = _writer_of(run.settings)
         if run.hub is not None and run.parent is None:
             readings = list(run.hub.sampler.series)
             run.hub.sampler.series.clear()

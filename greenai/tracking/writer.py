@@ -20,6 +20,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+DEFAULT_TIERS: tuple[tuple[str, int], ...] = (("1s", 7), ("1m", 90), ("1h", 0))
+
 
 @dataclass(eq=False)
 class _Job:
@@ -38,11 +40,16 @@ class Writer:
     """
 
     def __init__(
-        self, url: str | None, data_dir: Path | None = None, stale_after_s: float = 60.0
+        self,
+        url: str | None,
+        data_dir: Path | None = None,
+        stale_after_s: float = 60.0,
+        series_tiers: tuple[tuple[str, int], ...] = DEFAULT_TIERS,
     ) -> None:
         self.url = url
         self.data_dir = data_dir
         self.stale_after_s = stale_after_s
+        self.series_tiers = series_tiers
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="greenai-writer", daemon=True)
         self._sink: Any = None
@@ -72,6 +79,7 @@ class Writer:
             stale = ledger.mark_stale_runs(stale_after_s=self.stale_after_s)
             if stale:
                 log.warning("marked %d run(s) interrupted (heartbeat stale)", len(stale))
+            ledger.compact_series(tiers=self.series_tiers)  # keep the tiers' retention
             ledger.close()
         except Exception as exc:  # unreachable now: records spool until it is back
             log.warning("ledger not reachable yet (%s); records are spooled", exc)
@@ -132,7 +140,10 @@ _WRITERS_LOCK = threading.Lock()
 
 
 def get_writer(
-    url: str | None, data_dir: Path | None = None, stale_after_s: float = 60.0
+    url: str | None,
+    data_dir: Path | None = None,
+    stale_after_s: float = 60.0,
+    series_tiers: tuple[tuple[str, int], ...] = DEFAULT_TIERS,
 ) -> Writer:
     """The writer of a ledger URL and data folder (one per process).
 
@@ -146,7 +157,7 @@ def get_writer(
         key = (url, data_dir)
         writer = _WRITERS.get(key)
         if writer is None:
-            writer = _WRITERS[key] = Writer(url, data_dir, stale_after_s)
+            writer = _WRITERS[key] = Writer(url, data_dir, stale_after_s, series_tiers)
         return writer
 
 

@@ -4,6 +4,7 @@ models (``plugins``) alike. Imported only when a benchmark runs (torch at module
 
 from __future__ import annotations
 
+import abc
 from typing import Any, Protocol
 
 from torch import Tensor, nn
@@ -19,7 +20,7 @@ class Tokenizer(Protocol):
         ...
 
 
-class CausalLM:
+class CausalLM(abc.ABC):
     """A causal language model with its tokenizer.
 
     Attributes:
@@ -45,17 +46,17 @@ class CausalLM:
             name or self.name, module, self.tokenizer, self.block_size, self.vocab_size
         )
 
+    @abc.abstractmethod
     def logits(self, ids: Tensor) -> Tensor:
         """Logits of every position, shape (batch, steps, vocab)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def prefill(self, ids: Tensor) -> tuple[Tensor, Any]:
         """Process a prompt: the last position's logits (batch, vocab) and the cache."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def decode(self, ids: Tensor, cache: Any) -> tuple[Tensor, Any]:
         """One decode step of ``ids`` (batch, 1) after ``cache``: logits and the new cache."""
-        raise NotImplementedError
 
 
 class BuiltinLM(CausalLM):

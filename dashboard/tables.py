@@ -13,6 +13,11 @@ from dashboard import units
 from greenai.queries.compare import METRICS
 
 
+def _utc_text(moments: pd.Series, fmt: str) -> pd.Series:
+    """Timestamps as UTC text in ``fmt``."""
+    return pd.to_datetime(moments, utc=True).dt.strftime(fmt)
+
+
 def _energy(values: pd.Series, label: str) -> tuple[str, pd.Series]:
     unit, per = units.energy_scale(values.astype(float))
     return f"{label} ({unit})", (values.astype(float) / per).round(4)
@@ -107,9 +112,7 @@ def issue_runs(frame: pd.DataFrame) -> pd.DataFrame:
             "Run": frame["id"],
             "Name": frame["name"].map(_text),
             "Project": frame["project"].map(_text),
-            "Started (UTC)": pd.to_datetime(frame["started_at"], utc=True).dt.strftime(
-                "%Y-%m-%d %H:%M"
-            ),
+            "Started (UTC)": _utc_text(frame["started_at"], "%Y-%m-%d %H:%M"),
             label: energy,
             "Detail": frame["detail"],
         }
@@ -199,9 +202,7 @@ def child_runs(frame: pd.DataFrame) -> pd.DataFrame:
             "Name": frame["name"].map(_text),
             "Phase": frame["phase"].map(_text),
             "Status": frame["status"],
-            "Started (UTC)": pd.to_datetime(frame["started_at"], utc=True).dt.strftime(
-                "%Y-%m-%d %H:%M:%S"
-            ),
+            "Started (UTC)": _utc_text(frame["started_at"], "%Y-%m-%d %H:%M:%S"),
             label: values,
             "Output tokens": frame["tokens_output"].astype(int),
         }
@@ -240,7 +241,7 @@ def windows(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Window": frame["name"].map(_text),
-            "Start (UTC)": pd.to_datetime(frame["started_at"], utc=True).dt.strftime("%H:%M:%S"),
+            "Start (UTC)": _utc_text(frame["started_at"], "%H:%M:%S"),
             "Duration (s)": frame["duration_s"].astype(float).round(3),
             "Energy (J)": energy.round(3),
             "Input tokens": frame["tokens_input"].astype(int),

@@ -169,7 +169,8 @@ def nonzero_parameter_count(model: nn.Module) -> int:
         data = param.detach()
         try:
             total += int(torch.count_nonzero(data.dequantize() if data.is_quantized else data))
-        except (RuntimeError, NotImplementedError, TypeError):  # quantized tensor subclasses
+        except (RuntimeError, NotImplementedError, TypeError):
+            # torchao's quantized tensor subclasses implement no count_nonzero: count all
             total += data.numel()
     return total
 

@@ -7,6 +7,7 @@ import sys
 import time
 
 BENCHES = {
+    "tracked": "benchmarks.tracked_bench",
     "sampler": "benchmarks.sampler_bench",
     "startstop": "benchmarks.startstop_bench",
     "ledger": "benchmarks.ledger_bench",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Sequence
+from typing import Protocol, runtime_checkable
 
-from collectors.types import Device, DeviceStatus, Reading
+from collectors.types import Device, DeviceStatus, GpuProcess, Reading
 
 
 class Collector(abc.ABC):
@@ -17,6 +18,9 @@ class Collector(abc.ABC):
     """
 
     name: str = "collector"
+    machine_wide: bool = False
+    """Whether its devices cover the whole machine whatever the process (RAPL): in
+    process mode a job is charged only its share of them."""
 
     @abc.abstractmethod
     def devices(self) -> Sequence[Device]:
@@ -60,3 +64,12 @@ class Collector(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most collectors hold nothing
         """Release what the collector holds (NVML handle, open files)."""
+
+
+@runtime_checkable
+class ProcessLister(Protocol):
+    """A collector that can tell which processes use its devices (NVML)."""
+
+    def compute_processes(self) -> list[GpuProcess]:
+        """The processes with a compute context on its devices (host PIDs)."""
+        ...

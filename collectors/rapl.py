@@ -189,6 +189,7 @@ class RaplCollector(Collector):
     """Reads RAPL package, DRAM (or psys) energy counters. Method: counter."""
 
     name = "rapl"
+    machine_wide = True
 
     def __init__(
         self, counters: list[_Counter], *, clock: Callable[[], float], read_text: ReadText

@@ -55,13 +55,26 @@ class DeviceEnergy:
 class Snapshot:
     """Every device's cumulative energy at one instant (a run or window boundary).
 
+    A device that did not answer this time keeps its last known cumulative value: a
+    counter then bridges the missed read exactly at its next reading; a power-only
+    device is bridged with its last power times the time elapsed. Either way it is
+    named in ``bridged``; a device that is lost for good keeps its last value and is
+    named in ``lost``.
+
     Attributes:
         timestamp_s: Monotonic time of the snapshot.
         devices: Device id -> cumulative energy.
+        bridged: Devices not read this time (their value is carried or estimated).
+        carried: The bridged counters: their value is the last reading's, and the energy
+            since shows at their next reading.
+        lost: Devices that stopped answering for good.
     """
 
     timestamp_s: float
     devices: dict[str, DeviceEnergy]
+    bridged: frozenset[str] = frozenset()
+    carried: frozenset[str] = frozenset()
+    lost: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -95,6 +108,37 @@ class SamplerErrors:
     gaps: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SamplerCounts:
+    """Cumulative failure counts at one instant; a span's own are the difference of two.
+
+    Attributes:
+        collector_errors: Collector name -> failed reads of the whole collector.
+        device_errors: Device id -> failed reads of that device (retried).
+        counter_resets: Device id -> times its counter went backwards.
+        gaps: Series ticks skipped because the loop fell behind.
+    """
+
+    collector_errors: dict[str, int]
+    device_errors: dict[str, int]
+    counter_resets: dict[str, int]
+    gaps: int
+
+    def since(self, earlier: SamplerCounts) -> SamplerCounts:
+        """What happened between ``earlier`` and this one (zeros left out)."""
+
+        def diff(now: dict[str, int], then: dict[str, int]) -> dict[str, int]:
+            changed = {k: v - then.get(k, 0) for k, v in now.items()}
+            return {k: v for k, v in changed.items() if v > 0}
+
+        return SamplerCounts(
+            diff(self.collector_errors, earlier.collector_errors),
+            diff(self.device_errors, earlier.device_errors),
+            diff(self.counter_resets, earlier.counter_resets),
+            max(self.gaps - earlier.gaps, 0),
+        )
+
+
 class Sampler:
     """Reads collectors on a schedule and answers snapshots at any instant.
 
@@ -106,6 +150,8 @@ class Sampler:
         rng: Random source of the jitter (seed it for repeatable tests).
         max_series: Most readings kept in the series buffer before the oldest drop.
         on_series: Called (on the sampler thread) with each series tick's readings.
+        on_snapshot: Called (on the sampler thread) with a snapshot made of each series
+            tick's readings, so energy can be settled at the series rate for free.
     """
 
     def __init__(
@@ -118,6 +164,7 @@ class Sampler:
         rng: random.Random | None = None,
         max_series: int = 100_000,
         on_series: Callable[[list[Reading]], None] | None = None,
+        on_snapshot: Callable[[Snapshot], None] | None = None,
     ) -> None:
         self._collectors = list(collectors)
         self._series_interval_s = 1.0 / series_hz
@@ -125,6 +172,8 @@ class Sampler:
         self._clock = clock
         self._rng = rng or random.Random()
         self._on_series = on_series
+        self._on_snapshot = on_snapshot
+        self._last_known: dict[str, DeviceEnergy] = {}
         self._lock = threading.Lock()
         self._thread_lock = threading.Lock()
         self._stop_requested = False
@@ -163,9 +212,25 @@ class Sampler:
         return [d for c in self._collectors for d in c.devices()]
 
     @property
+    def lock(self) -> threading.Lock:
+        """Held while collectors are read (fork holds it so no read is in flight)."""
+        return self._lock
+
+    @property
     def collectors(self) -> list[Collector]:
         """The collectors read by this sampler."""
         return list(self._collectors)
+
+    def counts(self) -> SamplerCounts:
+        """Failure counts so far (errors, resets, gaps), to be differenced per span."""
+        statuses = self.status()
+        with self._lock:
+            return SamplerCounts(
+                dict(self.errors.counts),
+                {s.device_id: s.errors for s in statuses if s.errors},
+                {s.device_id: s.counter_resets for s in statuses if s.counter_resets},
+                self.errors.gaps,
+            )
 
     def status(self) -> list[DeviceStatus]:
         """Per-device events (lost devices, counter resets) of every collector."""
@@ -174,6 +239,15 @@ class Sampler:
             return [s for c in self._collectors for s in self._guard(c, c.status, empty)]
 
     # -- schedule ---------------------------------------------------------------------
+
+    def _anchor(self, origin_s: float) -> None:
+        """Start the schedule afresh at ``origin_s`` (a thread that slept is not behind)."""
+        with self._lock:
+            self._origin_s = origin_s
+            self._series_k = 0
+            self._power_k = 0
+            self._next_series_s = origin_s
+            self._next_power_s = self._jittered(0)
 
     def _jittered(self, k: int) -> float:
         start = self._origin_s + k * self._power_interval_s
@@ -249,33 +323,80 @@ class Sampler:
         return readings
 
     def _sample_series(self) -> None:
+        snap = None
         with self._lock:
+            now_s = self._clock.monotonic()
             readings = self._read_all(integrate=False)
             self.series.extend(readings)
+            if self._on_snapshot is not None:
+                snap = self._snapshot_of(readings, now_s)
         if self._on_series is not None:
-            try:
-                self._on_series(readings)
-            except Exception:  # the listener's failure is its own; the loop carries on
-                log.exception("series listener failed")
+            self._notify(self._on_series, readings)
+        if self._on_snapshot is not None and snap is not None:
+            self._notify(self._on_snapshot, snap)
+
+    @staticmethod
+    def _notify(listener: Callable[[_T], None], arg: _T) -> None:
+        try:
+            listener(arg)
+        except Exception:  # the listener's failure is its own; the loop carries on
+            log.exception("sampler listener failed")
 
     def snapshot(self) -> Snapshot:
         """Read every counter now and return each device's cumulative energy.
 
-        Power-only devices are read too, closing their integral at this instant.
+        Power-only devices are read too, closing their integral at this instant; a
+        device that does not answer keeps its last known value (see :class:`Snapshot`).
         """
         with self._lock:
             now_s = self._clock.monotonic()
-            readings = self._read_all(integrate=True)
-            devices: dict[str, DeviceEnergy] = {}
-            for r in readings:
-                integral = self._integrals.get(r.device_id)
-                energy_j = integral.energy_j if integral is not None else r.energy_j
-                if energy_j is None:
-                    continue
-                devices[r.device_id] = DeviceEnergy(
-                    r.device_id, r.kind, r.method, energy_j, r.power_w
-                )
+            return self._snapshot_of(self._read_all(integrate=True), now_s)
+
+    def _snapshot_of(self, readings: list[Reading], now_s: float) -> Snapshot:
+        """A snapshot from one read of every collector (caller holds the lock)."""
+        devices: dict[str, DeviceEnergy] = {}
+        for r in readings:
+            integral = self._integrals.get(r.device_id)
+            energy_j = integral.energy_j if integral is not None else r.energy_j
+            if energy_j is None:
+                continue
+            devices[r.device_id] = DeviceEnergy(r.device_id, r.kind, r.method, energy_j, r.power_w)
+        self._last_known.update(devices)
+        if len(devices) == len(self._last_known):
             return Snapshot(now_s, devices)
+        return self._bridge(devices, now_s)
+
+    def _bridge(self, devices: dict[str, DeviceEnergy], now_s: float) -> Snapshot:
+        """Carry the last known value of every device that did not answer."""
+        no_status: list[DeviceStatus] = []
+        lost = {
+            s.device_id
+            for c in self._collectors
+            for s in self._guard(c, c.status, no_status)
+            if s.lost
+        }
+        bridged: set[str] = set()
+        carried: set[str] = set()
+        for device_id, known in list(self._last_known.items()):
+            if device_id in devices:
+                continue
+            value = known
+            integral = self._integrals.get(device_id)
+            if integral is not None:
+                if device_id not in lost and integral.last_w is not None:
+                    integral.add(now_s, integral.last_w)  # last power x elapsed
+                value = DeviceEnergy(
+                    device_id, known.kind, known.method, integral.energy_j, known.power_w
+                )
+                self._last_known[device_id] = value
+            elif device_id not in lost:
+                carried.add(device_id)
+            devices[device_id] = value
+            if device_id not in lost:
+                bridged.add(device_id)
+        return Snapshot(
+            now_s, devices, frozenset(bridged), frozenset(carried), frozenset(lost & set(devices))
+        )
 
     # -- thread ---------------------------------------------------------------------
 
@@ -285,6 +406,8 @@ class Sampler:
         A thread asked to stop but still asleep is simply told to carry on.
         """
         with self._thread_lock:
+            if self._thread is None or self._stop_requested:
+                self._anchor(self._clock.monotonic())  # idle until now: not behind
             self._stop_requested = False
             if self._thread is None:
                 self._thread = threading.Thread(

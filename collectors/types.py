@@ -82,11 +82,13 @@ class DeviceStatus:
         device_id: The device's id.
         lost: True once the device stopped answering (GPU fallen off the bus).
         counter_resets: How many times its counter went backwards (driver reload).
+        errors: How many reads failed (transient errors, retried).
     """
 
     device_id: str
     lost: bool = False
     counter_resets: int = 0
+    errors: int = 0
 
 
 @dataclass(slots=True)

@@ -2,11 +2,12 @@
 
 Devices are the GPUs visible through ``CUDA_VISIBLE_DEVICES`` (all of them for a node
 agent, ``all_devices=True``), listed in CUDA's order, each once, with the id
-``gpu:<NVML index>``. A GPU that stops answering (``NVML_ERROR_GPU_IS_LOST``, or any
-error on a read that worked before) is marked lost, left out of readings from then on,
-and the others carry on. Nothing raises out of :meth:`NvmlCollector.read` or
-:meth:`NvmlCollector.read_power`; only :meth:`NvmlCollector.open` raises, and only
-:class:`~collectors.errors.Unavailable`.
+``gpu:<NVML index>``. A GPU that is gone (``NVML_ERROR_GPU_IS_LOST``,
+``NVML_ERROR_GPU_NOT_FOUND``) is marked lost and left out of readings from then on; any
+other error is transient: the GPU is left out of readings for a backoff that doubles
+with each consecutive failure, then read again. The others carry on. Nothing raises
+out of :meth:`NvmlCollector.read` or :meth:`NvmlCollector.read_power`; only
+:meth:`NvmlCollector.open` raises, and only :class:`~collectors.errors.Unavailable`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ from collectors.nvml.visible import Visibility, visible_from_environ
 from collectors.types import Device, DeviceStatus, GpuProcess, Kind, Method, Reading
 
 log = logging.getLogger(__name__)
+
+RETRY_FIRST_S = 0.05
+"""Wait before reading a GPU again after its first failed read, s (doubles each time)."""
+RETRY_MAX_S = 5.0
+"""Longest wait between retries of a failing GPU, s."""
 
 
 class NvmlCollector(Collector):
@@ -125,8 +131,9 @@ class NvmlCollector(Collector):
             since :meth:`open`, never decreasing; POWER GPUs carry ``energy_j=None``.
         """
         readings = []
+        now_s = self._clock()
         for gpu in self._gpus:
-            if gpu.lost:
+            if gpu.lost or gpu.retry_at_s > now_s:
                 continue
             reading = self._read_gpu(gpu)
             if reading is not None:
@@ -142,6 +149,8 @@ class NvmlCollector(Collector):
         for device_id in device_ids:
             gpu = self._by_id.get(device_id)
             if gpu is None or gpu.lost or gpu.counter is not None:
+                continue
+            if gpu.retry_at_s > self._clock():
                 continue
             reading = self._read_power_only(gpu)
             if reading is not None:
@@ -172,6 +181,7 @@ class NvmlCollector(Collector):
                 g.device.device_id,
                 lost=g.lost,
                 counter_resets=g.counter.resets if g.counter is not None else 0,
+                errors=g.errors,
             )
             for g in self._gpus
         ]
@@ -235,8 +245,9 @@ class NvmlCollector(Collector):
             now = self._clock()
             power_w = self._counter_gpu_power(gpu)
         except Exception as exc:
-            self._mark_lost(gpu, library.describe(exc))
+            self._failed(gpu, exc)
             return None
+        gpu.failures, gpu.retry_at_s = 0, 0.0
         energy_j = counter.update(raw_mj, now)
         return Reading(gpu.device.device_id, Kind.GPU, now, power_w, energy_j, Method.COUNTER)
 
@@ -261,8 +272,9 @@ class NvmlCollector(Collector):
         try:
             power_w = reader(self._pynvml, gpu.handle)
         except Exception as exc:
-            self._mark_lost(gpu, library.describe(exc))
+            self._failed(gpu, exc)
             return None
+        gpu.failures, gpu.retry_at_s = 0, 0.0
         return Reading(gpu.device.device_id, Kind.GPU, self._clock(), power_w, None, Method.POWER)
 
     def _query(self, device_id: str, function: str) -> Any:
@@ -273,12 +285,31 @@ class NvmlCollector(Collector):
         try:
             return getattr(self._pynvml, function)(gpu.handle)
         except self._pynvml.NVMLError as exc:
-            if library.error_code(exc) == library.ERROR_GPU_IS_LOST:
+            if library.is_lost(exc):
                 self._mark_lost(gpu, library.describe(exc))
             return None
         except Exception as exc:  # never into the caller
             log.debug("%s failed on %s: %s", function, device_id, exc)
             return None
+
+    def _failed(self, gpu: Gpu, exc: BaseException) -> None:
+        """A read failed: lost for good on GPU_IS_LOST and its kin, else retried later.
+
+        The GPU is left out of readings until its backoff (doubling from
+        :data:`RETRY_FIRST_S` up to :data:`RETRY_MAX_S`) has passed; the sampler bridges
+        its value meanwhile, and its counter covers the gap exactly once it answers.
+        """
+        if library.is_lost(exc):
+            self._mark_lost(gpu, library.describe(exc))
+            return
+        gpu.errors += 1
+        gpu.failures += 1
+        backoff_s = min(RETRY_FIRST_S * 2 ** (gpu.failures - 1), RETRY_MAX_S)
+        gpu.retry_at_s = self._clock() + backoff_s
+        if gpu.failures == 1:
+            log.warning(
+                "%s failed to answer (%s); retrying", gpu.device.device_id, library.describe(exc)
+            )
 
     def _mark_lost(self, gpu: Gpu, why: str) -> None:
         if not gpu.lost:

@@ -47,15 +47,19 @@ class FastPowerReader:
         """One power value per GPU (None for a lost GPU or a failed read)."""
         out: list[float | None] = []
         for gpu, buffer in self._plan:
+            value: float | None = None
             if gpu.lost:
-                out.append(None)
+                pass
             elif gpu.power_source is PowerSource.INSTANT:
                 rc = self._fields(gpu.handle, 1, buffer)
-                ok = rc == SUCCESS and buffer[0].nvmlReturn == SUCCESS
-                out.append(field_value(buffer[0]) / 1000.0 if ok else self._fallback(gpu))
+                if rc == SUCCESS and buffer[0].nvmlReturn == SUCCESS:
+                    value = field_value(buffer[0]) / 1000.0
+                else:
+                    value = self._fallback(gpu)
             elif gpu.power_source is PowerSource.USAGE:
                 rc = self._usage(gpu.handle, ctypes.byref(buffer))
-                out.append(buffer.value / 1000.0 if rc == SUCCESS else self._fallback(gpu))
-            else:
-                out.append(None)
+                value = buffer.value / 1000.0 if rc == SUCCESS else self._fallback(gpu)
+            if value is not None and gpu.failures:
+                gpu.failures, gpu.retry_at_s = 0, 0.0  # it answers again: no more backoff
+            out.append(value)
         return out

@@ -65,7 +65,10 @@ class Gpu:
         handle: NVML device handle.
         power_source: Where its power comes from.
         counter: Its energy counter (COUNTER devices), else None.
-        lost: True once it stopped answering.
+        lost: True once it is gone for good (GPU_IS_LOST, GPU_NOT_FOUND).
+        errors: Failed reads since it was opened (transient errors included).
+        failures: Consecutive failed reads (0 once it answers again).
+        retry_at_s: Before this monotonic time it is not read (backoff after failures).
     """
 
     device: Device
@@ -74,6 +77,9 @@ class Gpu:
     power_source: PowerSource
     counter: EnergyCounter | None
     lost: bool = False
+    errors: int = 0
+    failures: int = 0
+    retry_at_s: float = 0.0
 
 
 def field_value(value: Any) -> float:
@@ -116,7 +122,7 @@ def _optional(pynvml: Any, fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return fn(*args)
     except pynvml.NVMLError as exc:
-        if library.error_code(exc) == library.ERROR_GPU_IS_LOST:
+        if library.is_lost(exc):
             raise
         log.debug("%s unavailable: %s", getattr(fn, "__name__", fn), exc)
         return None
@@ -127,7 +133,7 @@ def _works(pynvml: Any, read: Callable[[Any, Any], float], handle: Any) -> bool:
     try:
         read(pynvml, handle)
     except pynvml.NVMLError as exc:
-        if library.error_code(exc) == library.ERROR_GPU_IS_LOST:
+        if library.is_lost(exc):
             raise
         return False
     return True

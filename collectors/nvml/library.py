@@ -22,6 +22,11 @@ ERROR_LIBRARY_NOT_FOUND = 12
 ERROR_FUNCTION_NOT_FOUND = 13
 ERROR_GPU_IS_LOST = 15
 ERROR_LIB_RM_VERSION_MISMATCH = 18
+ERROR_GPU_NOT_FOUND = 28
+
+LOST_CODES = frozenset({ERROR_GPU_IS_LOST, ERROR_GPU_NOT_FOUND})
+"""Errors that mean the GPU is gone (fallen off the bus, removed); any other error on a
+GPU that answered before is transient: retried, never a reason to stop reading it."""
 
 _INIT_REASONS = {
     ERROR_LIBRARY_NOT_FOUND: (
@@ -52,6 +57,11 @@ def error_code(exc: BaseException) -> int | None:
     """The NVML return code carried by a ``pynvml.NVMLError``, else None."""
     value = getattr(exc, "value", None)
     return value if isinstance(value, int) else None
+
+
+def is_lost(exc: BaseException) -> bool:
+    """Whether an error means the GPU is gone for good (see :data:`LOST_CODES`)."""
+    return error_code(exc) in LOST_CODES
 
 
 def describe(exc: BaseException) -> str:

@@ -55,7 +55,7 @@ def compute_processes(pynvml: Any, gpus: Iterable[Gpu]) -> tuple[list[GpuProcess
         try:
             processes.extend(device_processes(pynvml, gpu))
         except pynvml.NVMLError as exc:
-            if library.error_code(exc) == library.ERROR_GPU_IS_LOST:
+            if library.is_lost(exc):
                 lost.append(gpu)
             else:
                 log.debug("no process list for %s: %s", gpu.device.device_id, exc)

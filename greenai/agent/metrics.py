@@ -65,8 +65,8 @@ class NodeMetrics:
         for device in self._meter.devices:
             labels = (self._host, device.device_id, device.kind.value, device.method.value)
             found = snap.devices.get(device.device_id)
-            if found is None:
-                continue
+            if found is None or device.device_id in snap.lost:
+                continue  # a lost device's series ends (greenai_device_lost says why)
             energy.add_metric(labels, found.energy_j)
             if found.power_w is not None:
                 power.add_metric(labels, found.power_w)

@@ -43,11 +43,13 @@ def utc_now() -> datetime:
 def node_rows(
     host_id: str, before: Snapshot, after: Snapshot, start_at: datetime, end_at: datetime
 ) -> list[dict[str, Any]]:
-    """One ``node_energy`` row per device present in both snapshots (energy >= 0)."""
+    """One ``node_energy`` row per device present in both snapshots (energy >= 0); a
+    device lost before the interval has none (its energy up to the loss is in the
+    interval where it was lost)."""
     rows = []
     for device_id, end in sorted(after.devices.items()):
         begin = before.devices.get(device_id)
-        if begin is None:
+        if begin is None or device_id in before.lost:
             continue
         rows.append(
             {

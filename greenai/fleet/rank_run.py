@@ -23,16 +23,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from greenai.fleet.ranks import RankInfo, attribution_environ
+from greenai.tracking import spans
 from greenai.tracking.run import Run
 
 if TYPE_CHECKING:
-    from greenai.tracking.hub import Span
     from greenai.tracking.writer import Writer
 
 log = logging.getLogger(__name__)
 
 NODE_KINDS = ("cpu", "psys", "dram")
-NODE_ENERGY_ELSEWHERE = "node_energy_on_local_rank_0"
+NODE_ENERGY_ELSEWHERE = spans.NODE_ELSEWHERE
 LOCAL_RANK_UNKNOWN = "local_rank_unknown"
 
 
@@ -57,6 +57,7 @@ class RankRun(Run):
         )
         self.rank = rank
         if self.node_energy_elsewhere:
+            self.root_span.excluded_kinds = frozenset(NODE_KINDS)
             self._flag(NODE_ENERGY_ELSEWHERE)
         elif getattr(settings, "mode", "process") == "machine" and rank.local_rank is None:
             self._flag(LOCAL_RANK_UNKNOWN)  # every rank of the node may carry its CPU/DRAM
@@ -69,14 +70,6 @@ class RankRun(Run):
     def _attribution_environ(self, gpu_count: int) -> Mapping[str, str]:
         """The local rank from any launcher (torchrun, Slurm, MPI)."""
         return attribution_environ(self.rank, os.environ, gpu_count)
-
-    def _shares(self, span: Span) -> dict[str, float]:
-        shares = super()._shares(span)
-        if self.node_energy_elsewhere:
-            for account in span.energy.devices.values():
-                if account.kind in NODE_KINDS:
-                    shares[account.device_id] = 0.0
-        return shares
 
 
 def part_record(rank: RankInfo, record: dict[str, Any]) -> dict[str, Any]:

@@ -48,6 +48,8 @@ class _Device:
     name: str | None
     uuid: str | None
     methods: list[str] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+    notes: list[str] | None = None
     contributions: list[tuple[str, float, float]] = field(default_factory=list)
 
     @property
@@ -86,6 +88,10 @@ def _collect_devices(
                 dev = _Device(host, key[1], str(row["kind"]), row.get("name"), row.get("uuid"))
                 merged[key] = dev
             dev.methods.append(str(row["method"]))
+            if row.get("share_rule") and row["share_rule"] not in dev.rules:
+                dev.rules.append(str(row["share_rule"]))
+            if row.get("notes") and dev.notes is None:
+                dev.notes = list(row["notes"])
             raw_share = row.get("share")
             share = 1.0 if raw_share is None else float(raw_share)
             dev.contributions.append((part["id"], float(row.get("energy_j") or 0.0), share))
@@ -150,6 +156,8 @@ def _device_rows(merged: Mapping[tuple[str, str], _Device]) -> list[dict[str, An
                 "method": _merge_methods(dev.methods),
                 "energy_j": sum(e for _, e, _ in dev.contributions) * scale,
                 "share": min(dev.share, 1.0),
+                "share_rule": ",".join(dev.rules) if dev.rules else None,
+                "notes": dev.notes,
             }
         )
     return rows

@@ -149,6 +149,10 @@ run_devices = sa.Table(
     sa.Column("energy_j", sa.Float, nullable=False, default=0.0),
     # Share of the device's energy charged to the run (1.0 = all of it).
     sa.Column("share", sa.Float, nullable=False, default=1.0),
+    # Revision 0004: how that share was decided (exclusive, process_list, cpu_time,
+    # equal_split, mig_slices, ...), and the device's notes (a JSON list).
+    sa.Column("share_rule", sa.String(200), nullable=True),
+    sa.Column("notes", sa.JSON, nullable=True),
 )
 
 windows = sa.Table(

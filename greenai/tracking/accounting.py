@@ -1,45 +1,32 @@
-"""Energy accounting between snapshots: deltas, charges, totals by kind.
+"""A span's energy as charges per device, and totals by kind.
 
-Pure functions over collectors' snapshots; no hardware and no I/O here.
+Pure functions over spans; no hardware and no I/O here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
 
-from collectors.sampler import Snapshot
+from greenai.tracking.spans import CPU_TIME, EXCLUSIVE, Span
 
 MIXED = "mixed"
 
 
 @dataclass(slots=True)
-class DeviceEnergyAccount:
-    """Energy of one device accumulated by a span (a run, child run or window).
-
-    Attributes:
-        device_id: The device.
-        kind: gpu, cpu, dram or psys.
-        method: counter, power or model.
-        raw_j: Energy of the device over the span, J, before attribution shares.
-    """
-
-    device_id: str
-    kind: str
-    method: str
-    raw_j: float = 0.0
-
-
-@dataclass(slots=True)
 class Charge:
-    """Energy charged to a span for one device.
+    """Energy charged to a span for one device, with its two labels.
 
     Attributes:
         device_id: The device.
         kind: Its kind.
-        method: How its energy was obtained.
-        energy_j: Charged energy, J (raw x share).
-        share: Fraction of the device's energy charged, 0..1.
+        method: How the device's energy was obtained: counter, power or model.
+        energy_j: Charged energy, J.
+        share: Fraction of the device's energy over the span charged to it, 0..1.
+        rule: How that share was decided (exclusive, process_list, cpu_time,
+            equal_split, mig_slices, ...; see :mod:`greenai.tracking.spans`).
     """
 
     device_id: str
@@ -47,42 +34,16 @@ class Charge:
     method: str
     energy_j: float
     share: float
+    rule: str = EXCLUSIVE
 
 
-@dataclass(slots=True)
-class SpanEnergy:
-    """Per-device energy accumulated over a span, segment by segment."""
-
-    devices: dict[str, DeviceEnergyAccount] = field(default_factory=dict)
-
-    def add_delta(self, before: Snapshot, after: Snapshot, fraction: float) -> None:
-        """Add ``fraction`` of every device's energy between two snapshots.
-
-        A device missing from either snapshot (lost, or not yet read) adds nothing;
-        a counter that went backwards adds nothing rather than negative energy.
-        """
-        for device_id, end in after.devices.items():
-            begin = before.devices.get(device_id)
-            if begin is None:
-                continue
-            delta_j = max(end.energy_j - begin.energy_j, 0.0) * fraction
-            account = self.devices.get(device_id)
-            if account is None:
-                account = DeviceEnergyAccount(device_id, end.kind.value, end.method.value)
-                self.devices[device_id] = account
-            account.raw_j += delta_j
-
-    def charges(self, shares: Mapping[str, float]) -> list[Charge]:
-        """Apply attribution shares (device id -> 0..1; missing means 1.0)."""
-        out = []
-        for account in self.devices.values():
-            share = min(max(shares.get(account.device_id, 1.0), 0.0), 1.0)
-            out.append(
-                Charge(
-                    account.device_id, account.kind, account.method, account.raw_j * share, share
-                )
-            )
-        return out
+def charges_of(span: Span, lock: AbstractContextManager[Any] | None = None) -> list[Charge]:
+    """The span's energy per device (``lock``: the one its tree is charged under)."""
+    with lock or nullcontext():
+        accounts = list(span.accounts.values())
+        return [
+            Charge(a.device_id, a.kind, a.method, a.energy_j, a.share, a.rule) for a in accounts
+        ]
 
 
 def merge_methods(methods: Iterable[str]) -> str:
@@ -112,6 +73,34 @@ def energy_by_kind(charges: Iterable[Charge]) -> dict[str, dict[str, float | str
     }
 
 
+def is_measured(charge: Charge) -> bool:
+    """Whether a charge is measured: the device's energy came from hardware (counter or
+    power sensor) and the share was not estimated from CPU time (a CPU-time share of a
+    machine-wide counter is a model of who used it, idle included)."""
+    return charge.method in ("counter", "power") and CPU_TIME not in charge.rule
+
+
 def measured_energy_j(charges: Iterable[Charge]) -> float:
-    """Energy measured by hardware (counter or power sensor) rather than a model, J."""
-    return sum(c.energy_j for c in charges if c.method in ("counter", "power"))
+    """Energy measured by hardware rather than estimated, J (see :func:`is_measured`)."""
+    return sum(c.energy_j for c in charges if is_measured(c))
+
+
+COUNTER_RESOLUTION_S = 1.0
+"""Below this duration a stepwise counter can read zero or a whole step."""
+
+
+def _stepwise(charge: Charge) -> bool:
+    """Whether a device's energy advances in steps: hardware counters, and the CPU model
+    driven by CPU-time counters (which tick every 10 ms)."""
+    return charge.method == "counter" or (charge.method == "model" and charge.kind == "cpu")
+
+
+def below_resolution(charges: Iterable[Charge], duration_s: float) -> bool:
+    """Whether a span is too short for its counters: under :data:`COUNTER_RESOLUTION_S`
+    with a charged counter that read zero (or every stepwise device at zero). Energy
+    counters (NVML, RAPL) advance in steps of their sensor's update period."""
+    if duration_s >= COUNTER_RESOLUTION_S:
+        return False
+    stepwise = [c for c in charges if _stepwise(c) and c.share > 0]
+    counter_zero = any(c.method == "counter" and c.energy_j == 0.0 for c in stepwise)
+    return counter_zero or (bool(stepwise) and all(c.energy_j == 0.0 for c in stepwise))

@@ -19,13 +19,32 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _CURRENT: contextvars.ContextVar[tuple[Run, ...]] = contextvars.ContextVar(
     "greenai_runs", default=()
 )
-_TRACK_ONLY = ("tokens",)
+_TRACK_ONLY = ("tokens", "parent")
 
 
 def _settings_keys() -> tuple[str, ...]:
     from greenai.config import Settings
 
     return tuple(Settings.keys())
+
+
+def _context_parent() -> Run | None:
+    """The innermost run open in the caller's own context (thread, asyncio task).
+
+    Only the caller's context counts: a run started in another thread or task is not a
+    parent, so concurrent requests each get a root run. A run inherited through ``fork``
+    is returned too; the new run then becomes its child by id.
+    """
+    for run in reversed(_CURRENT.get()):
+        if not run.stopped:
+            return run
+    return None
+
+
+def _explicit_parent(parent: object) -> Run | None:
+    if parent is None or isinstance(parent, Run):
+        return parent
+    raise TypeError(f"parent= takes a greenai.Run, got {type(parent).__name__}")
 
 
 def _split(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], Any]:
@@ -66,8 +85,8 @@ def start(**kwargs: Any) -> Run:
     meta, overrides, tokens = _split(kwargs)
     if tokens is not None:
         raise TypeError("tokens= applies to the decorator only; call run.add_tokens() instead")
-    parent = current_run()
-    run = start_run(make_meta(meta), overrides, parent=parent if isinstance(parent, Run) else None)
+    parent = _explicit_parent(kwargs.get("parent")) or _context_parent()
+    run = start_run(make_meta(meta), overrides, parent=parent)
     _CURRENT.set((*_CURRENT.get(), run))
     return run
 
@@ -98,6 +117,10 @@ def _count_result(run: Run, tokens: Callable[[Any], Any] | None, result: Any) ->
 class track:  # noqa: N801 - used as a function: @greenai.track(...), with greenai.track()
     """Track a job as a decorator or a context manager.
 
+    A run started where the caller (its thread or asyncio task) has no run open is a
+    root, whatever else runs in the process; inside an open run it is that run's child.
+    ``parent=run`` nests it explicitly, across threads and executors.
+
     As a decorator (sync and async functions, generators), each call is its own run;
     ``tokens=`` receives the return value and returns output tokens, a tuple
     ``(input, output)`` or a dict ``{"input": .., "output": ..}``. As a context manager
@@ -110,16 +133,13 @@ class track:  # noqa: N801 - used as a function: @greenai.track(...), with green
 
     def __init__(self, **kwargs: Any) -> None:
         self._meta, self._overrides, self._tokens = _split(kwargs)
+        self._parent = _explicit_parent(kwargs.get("parent"))
         make_meta(self._meta)  # fail now on bad metadata, before any job runs
         self._runs: list[Run] = []
 
     def _start(self) -> Run:
-        parent = current_run()
-        run = start_run(
-            make_meta(self._meta),
-            self._overrides,
-            parent=parent if isinstance(parent, Run) else None,
-        )
+        parent = self._parent or _context_parent()
+        run = start_run(make_meta(self._meta), self._overrides, parent=parent)
         _CURRENT.set((*_CURRENT.get(), run))
         return run
 

@@ -80,20 +80,3 @@ def attribute_gpus(
         chosen = gpu_ids[int(local_rank)]
         return GpuAttribution(RULE_LOCAL_RANK, {d: float(d == chosen) for d in gpu_ids})
     return GpuAttribution(RULE_VISIBLE, dict.fromkeys(gpu_ids, 1.0))
-
-
-def merge_attributions(first: GpuAttribution | None, later: GpuAttribution) -> GpuAttribution:
-    """Combine what was seen at two instants of one run: the devices used at any time count.
-
-    A rule based on compute processes wins over the fallbacks once it was seen.
-    """
-    if first is None:
-        return later
-    if later.rule == RULE_PROCESSES and first.rule != RULE_PROCESSES:
-        return later
-    if first.rule == RULE_PROCESSES and later.rule != RULE_PROCESSES:
-        return first
-    shares = dict(first.shares)
-    for dev, share in later.shares.items():
-        shares[dev] = max(shares.get(dev, 0.0), share)
-    return GpuAttribution(later.rule, shares)

@@ -11,6 +11,7 @@ SAMPLING_GAPS = "sampling_gaps"  # the sampler fell behind and skipped ticks
 INTERRUPTED = "interrupted"  # SIGINT/SIGTERM or a stale heartbeat ended the run
 NO_COLLECTOR = "no_collector"  # nothing could be measured on this machine
 TOKENS_CALLBACK = "tokens_callback_failed"  # the decorator's tokens= callable failed
+BELOW_RESOLUTION = "below_counter_resolution"  # shorter than a counter step: 0 or a step
 
 
 def estimated(kind: str) -> str:
@@ -36,6 +37,12 @@ def monitoring_error(exc: BaseException) -> str:
 def lost_device(device_id: str) -> str:
     """A device stopped answering during the run (``device_lost:gpu:1``)."""
     return f"device_lost:{device_id}"
+
+
+def bridged(device_id: str) -> str:
+    """A device's value was carried over failed reads (``bridged:gpu:0``): exact for a
+    counter (its next reading covers the gap), last power x elapsed for a power sensor."""
+    return f"bridged:{device_id}"
 
 
 def counter_reset(device_id: str) -> str:

@@ -1,27 +1,33 @@
-"""The process-wide measurement hub: one set of collectors and one sampler per process.
+"""The process-wide measurement hub: one set of collectors, one sampler, one span tree.
 
-Every active span (run, child run, window) is charged segment by segment: at each
-boundary (a span starting or stopping) and at each heartbeat the hub takes a snapshot
-and adds the energy since the previous one to every active span, divided by the number
-of active root runs, so root runs that overlap in one process split the overlap's
-energy equally and no joule is counted twice.
+The hub owns the sampler and the :class:`~greenai.tracking.spans.SpanTree` of the
+process's active spans. It charges energy segment by segment: at every span boundary
+(the boundary's counter snapshot is its first or last measuring step) and at every
+series tick of the sampler (1 Hz by default), where the GPU process list and the
+CPU-time counters are read again, so each segment is shared by what was true then.
+
+After ``fork`` the child starts with no hub (collectors and NVML are opened again, for
+the child's own process tree, on first use): :func:`os.register_at_fork` holds every
+hub's locks across the fork so no NVML call is in flight in the copied process.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from collectors.base import Collector
+from collectors.base import Collector, ProcessLister
+from collectors.clock import SYSTEM_CLOCK, Clock
 from collectors.discover import Discovery, discover
 from collectors.sampler import Sampler, Snapshot
 from collectors.types import Availability, GpuProcess, Kind
-from greenai.tracking.accounting import SpanEnergy
+from greenai.tracking.shares import CpuTimeShare, GpuWatch
+from greenai.tracking.spans import Share, Span, SpanTree
 
 log = logging.getLogger(__name__)
 
@@ -37,143 +43,142 @@ class HubKey:
     power_hz: float
 
 
-@dataclass(eq=False)
-class Span:
-    """An interval charged with energy: a run, a child run or a window.
-
-    Attributes:
-        root: The root run's span (itself for a root run).
-        energy: Per-device energy accumulated so far.
-        start_s, end_s: Monotonic bounds.
-        started_at, ended_at: UTC bounds.
-        overlapped: True once another root run was active at the same time.
-        cpu_start, cpu_end: (job CPU s, machine busy CPU s) at the bounds, for shares
-            of machine-wide counters in process mode.
-    """
-
-    root: Span | None = None
-    energy: SpanEnergy = field(default_factory=SpanEnergy)
-    start_s: float = 0.0
-    end_s: float | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    ended_at: datetime | None = None
-    overlapped: bool = False
-    cpu_start: tuple[float, float] | None = None
-    cpu_end: tuple[float, float] | None = None
-
-    @property
-    def is_root(self) -> bool:
-        """Whether this span is a root run."""
-        return self.root is None or self.root is self
-
-    def duration_s(self, now_s: float) -> float:
-        """Seconds from start to end (or to now while active); never negative."""
-        end = self.end_s if self.end_s is not None else now_s
-        return max(end - self.start_s, 0.0)
+def utc_now() -> datetime:
+    """The wall clock, UTC."""
+    return datetime.now(UTC)
 
 
 class Hub:
-    """Collectors, sampler and active spans of this process."""
+    """Collectors, sampler and active spans of this process.
 
-    def __init__(self, key: HubKey, discovery: Discovery, clock: Callable[[], float]) -> None:
+    Args:
+        key: The sampling settings.
+        discovery: The open collectors.
+        clock: Monotonic clock of the sampler and the spans (tests inject one).
+        wall: UTC wall clock, read once per span start.
+    """
+
+    def __init__(
+        self,
+        key: HubKey,
+        discovery: Discovery,
+        clock: Clock = SYSTEM_CLOCK,
+        wall: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.key = key
         self.discovery = discovery
-        self.clock = clock
-        self.sampler = Sampler(discovery.collectors, series_hz=key.series_hz, power_hz=key.power_hz)
+        self.sampler = Sampler(
+            discovery.collectors,
+            series_hz=key.series_hz,
+            power_hz=key.power_hz,
+            clock=clock,
+            on_snapshot=self._on_tick,
+        )
+        self.tree = SpanTree()
+        self._wall = wall
         self._lock = threading.RLock()
-        self._spans: list[Span] = []
-        self._last: Snapshot | None = None
-        self._cpu = _cpu_counters_reader(key.mode, discovery.collectors)
+        gpu_ids = self.gpu_ids()
+        self._listers = [c for c in discovery.collectors if isinstance(c, ProcessLister)]
+        self.gpus = GpuWatch(gpu_ids) if gpu_ids else None
+        self.cpu = _cpu_time_share(key.mode, discovery.collectors)
 
     @property
     def availability(self) -> list[Availability]:
         """What each collector said when opened."""
         return self.discovery.availability
 
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while spans are charged (fork holds it too)."""
+        return self._lock
+
     def gpu_ids(self) -> list[str]:
         """Visible GPUs, in CUDA order."""
         return [d.device_id for d in self.sampler.devices if d.kind is Kind.GPU]
 
+    def set_attribution_environ(self, environ: Mapping[str, str]) -> None:
+        """Where the GPU fallback rules read the local rank from (a rank's launcher)."""
+        if self.gpus is not None:
+            self.gpus.environ = environ
+
     def compute_processes(self) -> list[GpuProcess] | None:
         """Processes with a compute context on the visible GPUs, or None if unknown."""
-        for collector in self.discovery.collectors:
-            lister = getattr(collector, "compute_processes", None)
-            if lister is not None:
-                try:
-                    result: list[GpuProcess] = lister()
-                    return result
-                except Exception as exc:  # NVML may not list processes: fall back
-                    log.debug("compute process list unavailable: %s", exc)
-                    return None
+        for lister in self._listers:
+            try:
+                return lister.compute_processes()
+            except Exception as exc:  # NVML may not list processes: fall back
+                log.debug("compute process list unavailable: %s", exc)
+                return None
         return None
 
-    def cpu_counters(self) -> tuple[float, float] | None:
-        """(job CPU s, machine busy CPU s) when machine-wide CPU counters need a share."""
-        if self._cpu is None:
-            return None
-        try:
-            return self._cpu()
-        except Exception as exc:  # counters unreadable: the share falls back to 1
-            log.debug("cpu time counters unavailable: %s", exc)
-            return None
+    # -- segments ----------------------------------------------------------------------
+
+    def _segment_shares(self, *, processes: list[GpuProcess] | None = None) -> dict[str, Share]:
+        """The process's shares for the segment ending now (caller holds the lock)."""
+        shares: dict[str, Share] = {}
+        if self.gpus is not None:
+            if processes is not None or not self.gpus.known:
+                self.gpus.observe(processes if processes is not None else self.compute_processes())
+            shares.update(self.gpus.shares())
+        if self.cpu is not None:
+            self.cpu.advance()
+            shares.update(self.cpu.shares())
+        return shares
+
+    def _on_tick(self, snap: Snapshot) -> None:
+        """A series tick (sampler thread): charge the segment with fresh shares."""
+        if not self.tree.active:
+            return
+        processes = self.compute_processes() if self.gpus is not None else None
+        with self._lock:
+            last = self.tree.last
+            if not self.tree.active or (last is not None and snap.timestamp_s < last.timestamp_s):
+                return  # a boundary came in between: its snapshot is newer
+            self.tree.advance(snap, self._segment_shares(processes=processes))
 
     def settle(self) -> None:
-        """Charge the energy since the last settle to every active span."""
+        """Do what a series tick does, now: charge up to now with fresh shares."""
+        processes = self.compute_processes() if self.gpus is not None else None
         with self._lock:
             snap = self.sampler.snapshot()
-            if self._last is not None and self._spans:
-                roots = {id(s.root or s) for s in self._spans}
-                fraction = 1.0 / max(len(roots), 1)
-                for span in self._spans:
-                    span.energy.add_delta(self._last, snap, fraction)
-            self._last = snap
+            self.tree.advance(snap, self._segment_shares(processes=processes))
 
     def begin(self, span: Span) -> None:
-        """Start charging a span (settles first so it gets no earlier energy)."""
+        """Start charging a span; the counter snapshot is the last measuring step."""
         with self._lock:
-            self.settle()
-            span.start_s = self.clock()
-            span.started_at = datetime.now(UTC)
-            span.cpu_start = self.cpu_counters()
-            self._spans.append(span)
-            roots = [s for s in self._spans if s.is_root]
-            if span.is_root and len(roots) > 1:
-                for root in roots:
-                    root.overlapped = True
             if not self.sampler.running:
                 self.sampler.start()
+            span.counts_at_start = self.sampler.counts()
+            snap = self.sampler.snapshot()
+            span.started_at = self._wall()
+            self.tree.open(span, snap, self._segment_shares())
 
     def end(self, span: Span) -> None:
-        """Stop charging a span (settles first so it gets all its energy)."""
+        """Stop charging a span; the counter snapshot is the first measuring step."""
         with self._lock:
-            self.settle()
-            span.end_s = self.clock()
-            span.ended_at = datetime.now(UTC)
-            span.cpu_end = self.cpu_counters()
-            if span in self._spans:
-                self._spans.remove(span)
-            if not self._spans:
+            snap = self.sampler.snapshot()
+            self.tree.close(span, snap, self._segment_shares())
+            started = span.started_at or self._wall()
+            span.ended_at = started + timedelta(seconds=span.duration_s(snap.timestamp_s))
+            span.counts_at_end = self.sampler.counts()
+            if not self.tree.active:
                 self.sampler.stop(wait=False)
 
     def active_spans(self) -> list[Span]:
         """Spans being charged now."""
         with self._lock:
-            return list(self._spans)
+            return self.tree.active
 
 
-def _cpu_counters_reader(
-    mode: str, collectors: list[Collector]
-) -> Callable[[], tuple[float, float]] | None:
-    """A reader of CPU-time counters when a machine-wide CPU counter (RAPL) needs a share."""
-    machine_wide = any(c.name == "rapl" for c in collectors)
+def _cpu_time_share(mode: str, collectors: list[Collector]) -> CpuTimeShare | None:
+    """The CPU-time share of machine-wide counters (RAPL) in process mode, else None."""
+    machine_wide = [d.device_id for c in collectors if c.machine_wide for d in c.devices()]
     if mode != "process" or not machine_wide:
         return None
-    import os
-
     from collectors.cputime import ProcessTreeCpuTime, machine_busy_cpu_s
 
     tree = ProcessTreeCpuTime(os.getpid())
-    return lambda: (tree.total_s(), machine_busy_cpu_s())
+    return CpuTimeShare(lambda: (tree.total_s(), machine_busy_cpu_s()), machine_wide)
 
 
 _HUBS: dict[HubKey, Hub] = {}
@@ -188,7 +193,7 @@ def get_hub(key: HubKey) -> Hub:
             found = discover(
                 mode=key.mode, powercap_root=key.powercap_root, cpu_tdp_w=key.cpu_tdp_w
             )
-            hub = Hub(key, found, time.monotonic)
+            hub = Hub(key, found)
             _HUBS[key] = hub
         return hub
 
@@ -199,3 +204,34 @@ def close_hubs() -> None:
         for hub in _HUBS.values():
             hub.sampler.close()
         _HUBS.clear()
+
+
+_HELD: list[Hub] = []
+
+
+def _before_fork() -> None:
+    """Hold every hub's locks: no span boundary and no collector read is in flight."""
+    _HUBS_LOCK.acquire()
+    _HELD[:] = list(_HUBS.values())
+    for hub in _HELD:
+        hub.lock.acquire()
+        hub.sampler.lock.acquire()
+
+
+def _release_held() -> None:
+    for hub in reversed(_HELD):
+        hub.sampler.lock.release()
+        hub.lock.release()
+    _HELD.clear()
+    _HUBS_LOCK.release()
+
+
+def _after_fork_in_child() -> None:
+    """The child measures itself: the copied hubs (and their NVML state) are dropped."""
+    _release_held()
+    _HUBS.clear()
+
+
+os.register_at_fork(
+    before=_before_fork, after_in_parent=_release_held, after_in_child=_after_fork_in_child
+)

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 _ACTIVE: list[Run] = []
 _ACTIVE_LOCK = threading.RLock()
+_FORKED_FROM: list[str] = []  # in a forked child: the parent's runs active at fork
 
 
 def active_runs() -> list[Run]:
@@ -92,18 +93,22 @@ def start_run(
     settings = load_settings(dict(overrides))
     factor = resolve_factor(settings)
     check_url(settings.db_url, default_ledger_path())
-    remote = remote_run() if parent is None else None
+    forked_from = _forked_parent_id(parent)
+    if forked_from is not None:
+        parent = None  # a run of the parent process: nest by id, measure this process
+    remote = remote_run() if parent is None and forked_from is None else None
+    parent_id = forked_from or (remote.id if remote else None)
     command = command if settings.store_command else None
     rank_run = (
-        _rank_run(meta, settings, factor, command) if parent is None and remote is None else None
+        _rank_run(meta, settings, factor, command) if parent is None and parent_id is None else None
     )
     run = rank_run or Run(
         meta,
         settings,
         factor,
         parent=parent,
-        parent_run_id=remote.id if remote else None,
-        run_id=settings.run_id if parent is None and remote is None else None,
+        parent_run_id=parent_id,
+        run_id=settings.run_id if parent is None and parent_id is None else None,
         command=command,
     )
     run.remote = remote  # type: ignore[attr-defined]
@@ -115,6 +120,13 @@ def start_run(
     _HEARTBEAT.add(run)
     _write(run, wait_s=None)
     return run
+
+
+def _forked_parent_id(parent: Run | None) -> str | None:
+    """The id of the parent process's run a forked worker's run belongs to, if any."""
+    if parent is not None:
+        return parent.id if parent.forked_away else None
+    return _FORKED_FROM[-1] if _FORKED_FROM else None
 
 
 def _rank_run(meta: RunMeta, settings: Any, factor: Any, command: str | None) -> Run | None:
@@ -129,16 +141,20 @@ def _rank_run(meta: RunMeta, settings: Any, factor: Any, command: str | None) ->
     return RankRun(rank, meta, settings, factor, command=command)
 
 
-def _open_hub(run: Run, settings: Any) -> Hub | None:
-    key = HubKey(
+def hub_key(settings: Any) -> HubKey:
+    """The hub a run with these settings is measured by."""
+    return HubKey(
         mode=settings.mode,
         powercap_root=settings.powercap_root,
         cpu_tdp_w=settings.cpu_tdp_w,
         series_hz=settings.series_hz,
         power_hz=settings.power_hz,
     )
+
+
+def _open_hub(run: Run, settings: Any) -> Hub | None:
     try:
-        return get_hub(key)
+        return get_hub(hub_key(settings))
     except Exception as exc:  # no measurement, but the job runs and the run is recorded
         log.warning("greenai: measurement unavailable: %s", exc)
         run._flag(fl.monitoring_error(exc))
@@ -228,17 +244,20 @@ class _Heartbeat:
 
     @staticmethod
     def beat(run: Run) -> None:
-        """Settle energy and write the running run's record."""
+        """Write the running run's record (its energy is settled at every series tick)."""
         try:
-            if run.hub is not None:
-                run.hub.settle()
-                run.refresh_attribution()
             _write(run, wait_s=None)
         except Exception as exc:  # never harm the job
             log.debug("heartbeat of %s failed: %s", run.id, exc)
 
 
 _HEARTBEAT = _Heartbeat()
+
+
+def beat_once(run: Run) -> None:
+    """One heartbeat of a running run, now (what the heartbeat thread does)."""
+    _Heartbeat.beat(run)
+
 
 _SIGNALS_INSTALLED = False
 
@@ -277,3 +296,33 @@ def _interrupt_active_runs() -> None:
     """At interpreter exit, runs never stopped are recorded as interrupted."""
     for run in reversed(active_runs()):
         finish(run, "interrupted", None)
+
+
+def _before_fork() -> None:
+    _ACTIVE_LOCK.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    _ACTIVE_LOCK.release()
+
+
+def _after_fork_in_child() -> None:
+    """A forked worker measures itself: the parent's runs are its parents, by id.
+
+    They are not this process's to finish (nor to write at exit); a run started here is
+    their child (see :func:`start_run`), so the parent's total is not counted twice.
+    """
+    global _HEARTBEAT
+    _ACTIVE_LOCK.release()
+    inherited = list(_ACTIVE)
+    _ACTIVE.clear()
+    for run in inherited:
+        run.forked_away = True
+        run.hub = None
+    _FORKED_FROM[:] = [run.id for run in inherited]
+    _HEARTBEAT = _Heartbeat()
+
+
+os.register_at_fork(
+    before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child
+)

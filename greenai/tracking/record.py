@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from greenai.tracking import flags as fl
-from greenai.tracking.accounting import energy_by_kind
+from greenai.tracking.accounting import below_resolution, energy_by_kind
+from greenai.tracking.spans import Span
 
 if TYPE_CHECKING:
+    from collectors.sampler import Sampler
     from greenai.tracking.run import Run
 
 _WINDOW_COLUMNS = (
@@ -29,7 +31,7 @@ _WINDOW_COLUMNS = (
 
 
 def quality_flags(run: Run) -> list[str]:
-    """The run's flags plus those derived from its measurement."""
+    """The run's flags plus those derived from its measurement (its own span's only)."""
     found = list(run.flags)
 
     def add(flag: str) -> None:
@@ -43,20 +45,31 @@ def quality_flags(run: Run) -> list[str]:
     if run.hub is None:
         add(fl.NO_COLLECTOR)
         return found
+    span = run.root_span
     if run.hub.gpu_ids():
         add(fl.attribution(run.attribution))
-    if run.root_span.overlapped:
+    if span.overlapped:
         add(fl.OVERLAP)
-    errors = run.hub.sampler.errors
-    for name, count in sorted(errors.counts.items()):
-        add(fl.collector_errors(name, count))
-    if errors.gaps:
-        add(fl.SAMPLING_GAPS)
-    for status in run.hub.sampler.status():
-        if status.lost:
-            add(fl.lost_device(status.device_id))
-        if status.counter_resets:
-            add(fl.counter_reset(status.device_id))
+    for flag in span.flags:
+        add(flag)
+    for flag in counts_flags(span, run.hub.sampler):
+        add(flag)
+    if run.stopped and below_resolution(charges, run.duration_s):
+        add(fl.BELOW_RESOLUTION)
+    return found
+
+
+def counts_flags(span: Span, sampler: Sampler) -> list[str]:
+    """Errors, gaps and counter resets between the span's start and its end (or now)."""
+    if span.counts_at_start is None:
+        return []
+    end = span.counts_at_end or sampler.counts()
+    own = end.since(span.counts_at_start)
+    found = [fl.collector_errors(name, n) for name, n in sorted(own.collector_errors.items())]
+    found += [fl.collector_errors(dev, n) for dev, n in sorted(own.device_errors.items())]
+    if own.gaps:
+        found.append(fl.SAMPLING_GAPS)
+    found += [fl.counter_reset(dev) for dev in sorted(own.counter_resets)]
     return found
 
 
@@ -89,6 +102,8 @@ def device_rows(run: Run) -> list[dict[str, Any]]:
                 "method": charge.method,
                 "energy_j": charge.energy_j,
                 "share": charge.share,
+                "share_rule": charge.rule,
+                "notes": list(dev.notes) if dev and dev.notes else None,
             }
         )
     return rows

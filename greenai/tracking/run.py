@@ -10,19 +10,15 @@ import time
 import uuid
 import warnings
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from greenai.tracking import flags as fl
-from greenai.tracking.accounting import Charge, energy_by_kind, measured_energy_j
-from greenai.tracking.attribution import (
-    GpuAttribution,
-    attribute_gpus,
-    merge_attributions,
-    process_tree_pids,
-)
-from greenai.tracking.hub import Hub, Span
+from greenai.tracking.accounting import Charge, charges_of, energy_by_kind, measured_energy_j
+from greenai.tracking.hub import Hub
 from greenai.tracking.meta import RunMeta
+from greenai.tracking.shares import run_rule
+from greenai.tracking.spans import Span
 from greenai.tracking.window import Window
 
 log = logging.getLogger(__name__)
@@ -72,17 +68,15 @@ class Run:
         self.flags: list[str] = list(getattr(factor, "flags", ()))
         self.error: str | None = None
         self.exit_code: int | None = None
-        self.root_span = Span()
-        if parent is not None:
-            self.root_span.root = parent.root_span
+        self.root_span: Span = Span(
+            name=meta.name or "run", parent=parent.root_span if parent is not None else None
+        )
         self.hub: Hub | None = None
         self.windows: list[Window] = []
         self._active_windows: list[Window] = []
-        self._attribution: GpuAttribution | None = None
         self._lock = threading.RLock()
         self._stopped = threading.Event()
-        self._mono_start = time.monotonic()
-        self._mono_end: float | None = None
+        self.forked_away = False
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -92,31 +86,31 @@ class Run:
     def _begin(self, hub: Hub | None) -> None:
         self.hub = hub
         self.status = "running"
-        self._mono_start = time.monotonic()
-        if hub is None:
-            self.root_span.start_s = self._mono_start
-            return
-        try:
-            hub.begin(self.root_span)
-            self._mono_start = self.root_span.start_s
-        except Exception as exc:  # monitoring must never stop the job
-            self._flag(fl.monitoring_error(exc))
-            self.hub = None
+        if hub is not None:
+            try:
+                hub.set_attribution_environ(self._attribution_environ(len(hub.gpu_ids())))
+                hub.begin(self.root_span)
+                return
+            except Exception as exc:  # monitoring must never stop the job
+                self._flag(fl.monitoring_error(exc))
+                self.hub = None
+        self.root_span.start_s = time.monotonic()
+        self.root_span.started_at = datetime.now(UTC)
 
     def _end(self, status: str) -> None:
         with self._lock:
             for window in reversed(self._active_windows):
                 self._close_window(window)
+            span = self.root_span
             if self.hub is not None:
                 try:
-                    self.refresh_attribution()
-                    self.hub.end(self.root_span)
+                    self.hub.end(span)
                 except Exception as exc:  # monitoring must never change the outcome
                     self._flag(fl.monitoring_error(exc))
-            else:
-                self.root_span.end_s = time.monotonic()
-                self.root_span.ended_at = datetime.now(UTC)
-            self._mono_end = self.root_span.end_s
+            if span.end_s is None:
+                span.end_s = max(time.monotonic(), span.start_s or 0.0)
+                started = span.started_at or datetime.now(UTC)
+                span.ended_at = started + timedelta(seconds=span.duration_s(span.end_s))
             self.status = status
             self._stopped.set()
 
@@ -246,22 +240,6 @@ class Run:
 
     # -- accounting ---------------------------------------------------------------
 
-    def refresh_attribution(self) -> None:
-        """Look at which GPUs the job's processes use now, and remember it."""
-        hub = self.hub
-        if hub is None:
-            return
-        gpu_ids = hub.gpu_ids()
-        if not gpu_ids:
-            return
-        seen = attribute_gpus(
-            gpu_ids,
-            hub.compute_processes(),
-            process_tree_pids(os.getpid()),
-            self._attribution_environ(len(gpu_ids)),
-        )
-        self._attribution = merge_attributions(self._attribution, seen)
-
     def _attribution_environ(self, gpu_count: int) -> Mapping[str, str]:
         """Where the GPU fallback rules read ``LOCAL_RANK`` from."""
         del gpu_count
@@ -270,30 +248,16 @@ class Run:
     @property
     def attribution(self) -> str:
         """How GPUs were charged: compute-processes, local-rank, visible-devices or none."""
-        return self._attribution.rule if self._attribution else "none"
-
-    def _shares(self, span: Span) -> dict[str, float]:
-        shares: dict[str, float] = dict(self._attribution.shares) if self._attribution else {}
-        if self.hub is not None and span.cpu_start is not None:
-            end = span.cpu_end or self.hub.cpu_counters()
-            if end is not None:
-                job_s = end[0] - span.cpu_start[0]
-                machine_s = end[1] - span.cpu_start[1]
-                cpu_share = min(max(job_s / machine_s, 0.0), 1.0) if machine_s > 0 else 0.0
-                for account in span.energy.devices.values():
-                    if account.method == "counter" and account.kind in ("cpu", "psys", "dram"):
-                        shares[account.device_id] = cpu_share
-        return shares
+        return run_rule(c.rule for c in self.charges() if c.kind == "gpu")
 
     def charges(self) -> list[Charge]:
-        """Energy charged to the run per device."""
-        return self.root_span.energy.charges(self._shares(self.root_span))
+        """Energy charged to the run per device, with how each share was decided."""
+        return charges_of(self.root_span, self.hub.lock if self.hub is not None else None)
 
     @property
     def duration_s(self) -> float:
         """Wall-clock duration, s (monotonic)."""
-        end = self._mono_end if self._mono_end is not None else time.monotonic()
-        return max(end - self._mono_start, 0.0)
+        return self.root_span.duration_s(time.monotonic())
 
     @property
     def energy_j(self) -> float:

@@ -5,22 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from greenai.tracking.accounting import Charge, energy_by_kind
-from greenai.tracking.hub import Span
+from greenai.tracking.accounting import Charge, below_resolution, charges_of, energy_by_kind
+from greenai.tracking.spans import Span
 
 if TYPE_CHECKING:
     from greenai.tracking.run import Run
 
-# A window this short can read zero on an energy counter that advances in steps of its
-# sensor's update period (NVML, RAPL): such a window is flagged, not reported as zero.
-COUNTER_RESOLUTION_S = 1.0
 FLAG_BELOW_RESOLUTION = "window_below_counter_resolution"
-
-
-def _stepwise(charge: Charge) -> bool:
-    """Whether a device's energy advances in steps: hardware counters, and the CPU model
-    driven by CPU-time counters (which tick every 10 ms)."""
-    return charge.method == "counter" or (charge.method == "model" and charge.kind == "cpu")
 
 
 class Window:
@@ -39,7 +30,7 @@ class Window:
         self.name = name
         self.run = run
         self.parent = parent
-        self.span = Span(root=run.root_span)
+        self.span: Span = Span(name=name, parent=parent.span if parent else run.root_span)
         self.tokens_input = 0
         self.tokens_output = 0
         self.samples = 0
@@ -54,17 +45,13 @@ class Window:
         self.run._close_window(self)
 
     def charges(self) -> list[Charge]:
-        """The window's charged energy per device (the run's attribution applied)."""
-        return self.span.energy.charges(self.run._shares(self.span))
+        """The window's charged energy per device (its run's shares, segment by segment)."""
+        return charges_of(self.span, self.run.hub.lock if self.run.hub is not None else None)
 
     def energy_j(self) -> float | None:
         """IT energy of the window, J, or None when below the counters' resolution."""
         charges = self.charges()
-        duration_s = self.span.duration_s(self.run._now())
-        stepwise = [c for c in charges if _stepwise(c) and c.share > 0]
-        counter_zero = any(c.method == "counter" and c.energy_j == 0.0 for c in stepwise)
-        all_zero = bool(stepwise) and all(c.energy_j == 0.0 for c in stepwise)
-        if duration_s < COUNTER_RESOLUTION_S and (counter_zero or all_zero):
+        if below_resolution(charges, self.span.duration_s(self.run._now())):
             if FLAG_BELOW_RESOLUTION not in self.flags:
                 self.flags.append(FLAG_BELOW_RESOLUTION)
             return None
@@ -87,5 +74,5 @@ class Window:
             "tokens_output": self.tokens_output,
             "samples": self.samples,
             "j_per_output_token": (energy_j / tokens) if energy_j is not None and tokens else None,
-            "flags": list(self.flags),
+            "flags": [*self.flags, *(f for f in self.span.flags if f not in self.flags)],
         }

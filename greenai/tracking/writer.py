@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -159,6 +160,20 @@ def get_writer(
         if writer is None:
             writer = _WRITERS[key] = Writer(url, data_dir, stale_after_s, series_tiers)
         return writer
+
+
+def _after_fork_in_child() -> None:
+    """The parent's writer threads are not in the child: it opens its own writers (and
+    never writes the parent's queued records a second time)."""
+    _WRITERS_LOCK.release()
+    _WRITERS.clear()
+
+
+os.register_at_fork(
+    before=_WRITERS_LOCK.acquire,
+    after_in_parent=_WRITERS_LOCK.release,
+    after_in_child=_after_fork_in_child,
+)
 
 
 @atexit.register

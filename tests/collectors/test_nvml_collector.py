@@ -169,16 +169,53 @@ def test_gpu_lost_mid_run_others_carry_on(fake, open_collector):
     assert collector.memory_used_bytes("gpu:1") is None
 
 
-def test_any_error_on_a_gpu_that_worked_marks_it_lost(fake, open_collector):
+def test_a_transient_error_is_retried_and_the_counter_bridges_the_gap(fake, open_collector):
     fake.set_counter_supported(1, False)
+    fake.set_constant(0, 200.0)
     collector = open_collector()
-    fake.set_error(0, 999)  # NVML_ERROR_UNKNOWN
+    fake.set_time(1.0)
+    assert by_id(collector.read())["gpu:0"].energy_j == pytest.approx(200.0)
+    fake.set_error(0, 999)  # NVML_ERROR_UNKNOWN: not a reason to give the GPU up
     fake.set_error(1, 999)
+    fake.set_time(2.0)
     assert collector.read_power(["gpu:1"]) == []
     assert collector.read() == []
-    assert [s.lost for s in collector.status()] == [True, True]
+    assert [s.lost for s in collector.status()] == [False, False]
+    assert [s.errors for s in collector.status()] == [1, 1]
     fake.set_error(0, 0)
-    assert collector.read() == []  # lost stays lost
+    fake.set_error(1, 0)
+    fake.set_time(2.01)  # still backing off
+    assert collector.read() == []
+    fake.set_time(3.0)  # the device answers again a second later
+    readings = by_id(collector.read())
+    assert sorted(readings) == ["gpu:0", "gpu:1"]
+    assert readings["gpu:0"].energy_j == pytest.approx(600.0)  # the gap, exactly
+
+
+def test_a_failing_gpu_is_retried_with_a_doubling_backoff(fake, open_collector):
+    fake.set_count(1)
+    collector = open_collector()
+    fake.set_error(0, 999)
+    fake.reset_calls()
+    for step in range(300):  # 30 s of reads at 10 Hz while the error lasts
+        fake.set_time(step / 10)
+        collector.read()
+    attempts = fake.calls("nvmlDeviceGetTotalEnergyConsumption")
+    # 0, 0.05, 0.15, 0.35 ... doubling to 5 s apart: about a dozen, not 300.
+    assert 8 <= attempts <= 15
+    assert not collector.status()[0].lost
+    assert collector.status()[0].errors == attempts
+
+
+@pytest.mark.parametrize("code", [15, 28])  # GPU_IS_LOST, GPU_NOT_FOUND
+def test_a_gone_gpu_is_lost_for_good(fake, open_collector, code):
+    collector = open_collector()
+    fake.set_error(0, code)
+    assert sorted(by_id(collector.read())) == ["gpu:1"]
+    assert [s.lost for s in collector.status()] == [True, False]
+    fake.set_error(0, 0)
+    fake.set_time(60.0)
+    assert sorted(by_id(collector.read())) == ["gpu:1"]  # lost stays lost
 
 
 def test_counter_reset_never_gives_negative_energy(fake, open_collector):

@@ -83,6 +83,8 @@ def full_record() -> dict[str, Any]:
             "method": "counter",
             "energy_j": 10000.25,
             "share": 0.5,
+            "share_rule": "process_list+equal_split",
+            "notes": ["MIG is enabled on this GPU"],
         },
         {
             "device_id": "package-0",
@@ -93,6 +95,8 @@ def full_record() -> dict[str, Any]:
             "method": "model",
             "energy_j": 2000.25,
             "share": 0.25,
+            "share_rule": "cpu_time",
+            "notes": None,
         },
     ]
     windows = [

@@ -10,9 +10,10 @@ from greenai.tracking.attribution import (
     RULE_PROCESSES,
     RULE_VISIBLE,
     attribute_gpus,
-    merge_attributions,
     process_tree_pids,
 )
+from greenai.tracking.shares import GpuWatch
+from greenai.tracking.spans import LOCAL_RANK, PROCESS_LIST, VISIBLE_DEVICES, Share
 
 GPUS = ["gpu:0", "gpu:1", "gpu:2"]
 
@@ -33,13 +34,32 @@ def test_container_host_pids_fall_back_to_local_rank_then_visible() -> None:
     assert visible.rule == RULE_VISIBLE and set(visible.shares.values()) == {1.0}
 
 
-def test_devices_used_at_any_time_of_the_run_count() -> None:
-    first = attribute_gpus(GPUS, [GpuProcess(1, "gpu:0")], {1}, {})
-    later = attribute_gpus(GPUS, [GpuProcess(1, "gpu:2")], {1}, {})
-    merged = merge_attributions(first, later)
-    assert merged.shares["gpu:0"] == 1.0 and merged.shares["gpu:2"] == 1.0
-    fallback = attribute_gpus(GPUS, None, {1}, {})
-    assert merge_attributions(merged, fallback).rule == RULE_PROCESSES
+def test_the_watch_follows_the_process_list_and_keeps_the_last_one_naming_us() -> None:
+    walks = []
+
+    def tree(pid: int) -> set[int]:
+        walks.append(pid)
+        return {1, 2}
+
+    watch = GpuWatch(GPUS, pid=1, tree=tree)
+    assert not watch.known
+    watch.environ = {"LOCAL_RANK": "1"}
+    assert watch.shares()["gpu:1"] == Share(1.0, LOCAL_RANK)  # nothing listed yet
+    watch.observe([GpuProcess(2, "gpu:0"), GpuProcess(9, "gpu:0")])
+    assert watch.shares() == {
+        "gpu:0": Share(0.5, PROCESS_LIST),
+        "gpu:1": Share(0.0, PROCESS_LIST),
+        "gpu:2": Share(0.0, PROCESS_LIST),
+    }
+    watch.observe([GpuProcess(9, "gpu:0"), GpuProcess(2, "gpu:0")])
+    assert len(walks) == 1  # the same pids: the process tree is not walked again
+    watch.observe([GpuProcess(9, "gpu:0")])  # our child exited
+    assert watch.shares()["gpu:0"] == Share(0.5, PROCESS_LIST)  # the last list naming us
+    assert len(walks) == 2
+    unlisted = GpuWatch(GPUS, pid=1, tree=tree)
+    unlisted.environ = {}
+    unlisted.observe(None)
+    assert set(unlisted.shares().values()) == {Share(1.0, VISIBLE_DEVICES)}
 
 
 def test_process_tree_includes_children() -> None:

@@ -11,7 +11,8 @@ import pytest
 from collectors.base import Collector
 from collectors.discover import Discovery
 from collectors.types import Device, Kind, Method, Reading
-from greenai.tracking.hub import Hub, HubKey, Span
+from greenai.tracking.hub import Hub, HubKey
+from greenai.tracking.spans import Span
 
 
 class ManualCounter(Collector):
@@ -34,13 +35,13 @@ class ManualCounter(Collector):
 def hub_and_counter() -> tuple[Hub, ManualCounter]:
     counter = ManualCounter()
     key = HubKey("process", None, None, series_hz=1.0, power_hz=10.0)
-    hub = Hub(key, Discovery([counter], []), time.monotonic)
+    hub = Hub(key, Discovery([counter], []))
     yield hub, counter
     hub.sampler.close()
 
 
 def energy(span: Span) -> float:
-    return sum(a.raw_j for a in span.energy.devices.values())
+    return span.energy_j
 
 
 def test_overlapping_root_runs_split_the_overlap_equally(hub_and_counter) -> None:
@@ -64,7 +65,7 @@ def test_children_and_windows_are_breakdowns_of_their_root(hub_and_counter) -> N
     root = Span()
     hub.begin(root)
     counter.energy_j = 5.0
-    window = Span(root=root)
+    window = Span(parent=root)
     hub.begin(window)
     counter.energy_j = 12.0
     hub.end(window)

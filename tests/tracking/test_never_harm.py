@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,7 +34,7 @@ class BrokenGpu(Collector):
 def test_failing_collector_keeps_result_and_flags_the_run(monkeypatch) -> None:
     # A hub whose only collector fails, selected by a unique TDP setting.
     key = HubKey("process", Path("/sys/class/powercap"), 123.0, 1.0, 10.0)
-    hub = Hub(key, Discovery([BrokenGpu()], []), time.monotonic)
+    hub = Hub(key, Discovery([BrokenGpu()], []))
     monkeypatch.setitem(hub_module._HUBS, key, hub)
 
     @greenai.track(model="m", cpu_tdp_w=123.0)

@@ -1,0 +1,129 @@
+"""The process's share of each device, decided again at every segment.
+
+- GPUs: by NVML's running-process list, read at the series rate from the first span on
+  (:class:`GpuWatch`). The process tree is walked again only when the set of listed
+  pids changes; after the job's processes leave a GPU (a child exited), the last list
+  that named them keeps applying. Where NVML cannot tell, the device of the local rank,
+  else every visible device (see :mod:`greenai.tracking.attribution`).
+- CPU, psys and DRAM counters that cover the whole machine (RAPL) in process mode: the
+  process tree's share of the machine's busy CPU time over the segment
+  (:class:`CpuTimeShare`). DRAM follows the same rule: its counter covers every DIMM,
+  and CPU time is what can be read cheaply per segment.
+- Everything else (the CPU and DRAM models, which already follow the process tree; any
+  device in machine mode) is the process's alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from collectors.types import GpuProcess
+from greenai.tracking import spans
+from greenai.tracking.attribution import (
+    RULE_LOCAL_RANK,
+    RULE_NONE,
+    RULE_PROCESSES,
+    RULE_VISIBLE,
+    GpuAttribution,
+    attribute_gpus,
+    process_tree_pids,
+)
+
+_SHARE_RULES = {
+    RULE_PROCESSES: spans.PROCESS_LIST,
+    RULE_LOCAL_RANK: spans.LOCAL_RANK,
+    RULE_VISIBLE: spans.VISIBLE_DEVICES,
+}
+_RUN_RULES = {v: k for k, v in _SHARE_RULES.items()}
+
+
+def run_rule(share_rules: Iterable[str]) -> str:
+    """The run-level GPU rule (``compute-processes``, ``local-rank``, ``visible-devices``
+    or ``none``) from the share rules its GPU rows carry, the best one seen."""
+    seen = {part for rule in share_rules for part in rule.replace(",", "+").split("+")}
+    for share_rule in (spans.PROCESS_LIST, spans.LOCAL_RANK, spans.VISIBLE_DEVICES):
+        if share_rule in seen:
+            return _RUN_RULES[share_rule]
+    return RULE_NONE
+
+
+class GpuWatch:
+    """Which GPUs the job uses, from successive process lists.
+
+    Args:
+        gpu_ids: The visible GPUs, in CUDA order.
+        pid: The job's root process.
+        tree: Returns the pids of a process tree (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        gpu_ids: Sequence[str],
+        pid: int | None = None,
+        tree: Callable[[int], set[int]] = process_tree_pids,
+    ) -> None:
+        self.gpu_ids = list(gpu_ids)
+        self.pid = os.getpid() if pid is None else pid
+        self._tree = tree
+        self._listed: frozenset[tuple[int, str]] | None = None
+        self._current: GpuAttribution | None = None
+        self._by_processes: GpuAttribution | None = None
+        self.environ: Mapping[str, str] = os.environ
+
+    @property
+    def known(self) -> bool:
+        """Whether a process list was seen at all."""
+        return self._current is not None
+
+    def observe(self, processes: list[GpuProcess] | None) -> None:
+        """Take a new process list (None: NVML cannot list processes)."""
+        listed = frozenset((p.pid, p.device_id) for p in processes or ())
+        if self._current is not None and listed == self._listed:
+            return  # same pids on the same GPUs: no need to walk the process tree
+        self._listed = listed
+        seen = attribute_gpus(self.gpu_ids, processes, self._tree(self.pid), self.environ)
+        if seen.rule == RULE_PROCESSES:
+            self._by_processes = seen
+        self._current = seen
+
+    def shares(self) -> dict[str, spans.Share]:
+        """Each GPU's share now: the latest list naming our processes, else the fallback."""
+        chosen = self._by_processes or self._current
+        if chosen is None:
+            chosen = attribute_gpus(self.gpu_ids, None, set(), self.environ)
+        rule = _SHARE_RULES.get(chosen.rule, spans.EXCLUSIVE)
+        return {dev: spans.Share(chosen.shares.get(dev, 0.0), rule) for dev in self.gpu_ids}
+
+
+class CpuTimeShare:
+    """The process tree's share of the machine's busy CPU time, segment by segment.
+
+    Args:
+        read: Returns (job CPU s, machine busy CPU s).
+        device_ids: The machine-wide counters it applies to.
+    """
+
+    def __init__(self, read: Callable[[], tuple[float, float]], device_ids: Sequence[str]) -> None:
+        self._read = read
+        self.device_ids = list(device_ids)
+        self._last: tuple[float, float] | None = None
+        self._fraction = 1.0
+
+    def advance(self) -> None:
+        """Read the counters: the share of the segment since the previous read."""
+        try:
+            now = self._read()
+        except Exception:  # unreadable now: the previous segment's share stands
+            return
+        if self._last is not None:
+            job_s = now[0] - self._last[0]
+            machine_s = now[1] - self._last[1]
+            if machine_s > 0:
+                self._fraction = min(max(job_s / machine_s, 0.0), 1.0)
+        self._last = now
+
+    def shares(self) -> dict[str, spans.Share]:
+        """The latest segment's share of each machine-wide counter."""
+        share = spans.Share(self._fraction, spans.CPU_TIME)
+        return dict.fromkeys(self.device_ids, share)

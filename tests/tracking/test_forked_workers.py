@@ -1,0 +1,78 @@
+"""Workers forked from a tracked job (multiprocessing's fork start method, DataLoader
+workers): a run started in one measures that worker, as a child of the job's run."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from typing import Any
+
+import pytest
+
+import greenai
+from tests.fake_nvml.driver import FakeNvml
+from tests.tracking.helpers import burn_cpu, stored
+
+
+def _worker(results: Any) -> None:
+    with greenai.track(name="worker") as run:
+        burn_cpu(0.3)
+        time.sleep(1.2)
+    gpu = [c.energy_j for c in run.charges() if c.device_id == "gpu:0"]
+    results.put((run.id, run.parent_run_id, os.getpid(), run.duration_s, gpu))
+
+
+def test_a_forked_worker_measures_itself_as_a_child_of_the_job(fake_nvml: FakeNvml) -> None:
+    for gpu in (0, 1):
+        fake_nvml.set_counter_supported(gpu, False)  # power only: needs the worker's sampler
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+    with greenai.track(name="job") as job:
+        worker = ctx.Process(target=_worker, args=(results,))
+        worker.start()
+        run_id, parent_id, pid, duration_s, gpu = results.get(timeout=60)
+        worker.join(30)
+    assert worker.exitcode == 0
+    assert parent_id == job.id and pid != os.getpid()
+    assert gpu and gpu[0] == pytest.approx(100.0 * duration_s, rel=0.03)
+    row = stored(run_id)["run"]
+    assert row["parent_run_id"] == job.id
+    assert row["status"] == "completed"
+    assert "no_collector" not in row["flags"]
+    assert row["energy_cpu_j"] > 0.0  # the worker's own CPU time, not the job's
+    job_row = stored(job.id)["run"]
+    assert job_row["status"] == "completed"  # the worker never wrote the job's record
+    assert job_row["parent_run_id"] is None
+
+
+def _plain_fork_child() -> None:
+    with greenai.track(name="forked"):
+        time.sleep(0.2)
+
+
+def test_a_forked_child_that_exits_leaves_the_job_running(fake_nvml: FakeNvml) -> None:
+    del fake_nvml
+    with greenai.track(name="job") as job:
+        pid = os.fork()
+        if pid == 0:  # the child: its exit must not finish the job's run
+            try:
+                _plain_fork_child()
+                greenai_flush()
+            finally:
+                os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        greenai_flush()
+        assert stored(job.id)["run"]["status"] == "running"
+    from greenai.ledger import Ledger
+
+    with Ledger.open() as ledger:
+        children = [r for r in ledger.list_runs(limit=10) if r["parent_run_id"] == job.id]
+    assert [r["name"] for r in children] == ["forked"]
+
+
+def greenai_flush() -> None:
+    from greenai.tracking.writer import flush_all
+
+    flush_all(10.0)

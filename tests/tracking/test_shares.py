@@ -1,0 +1,105 @@
+"""How each device's share is decided, segment by segment, and labelled on the run:
+GPUs by NVML's process list from the run's start, machine-wide counters by CPU time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import greenai
+from greenai.tracking.hub import Hub
+from tests.collectors.powercap_tree import server_tree
+from tests.fake_nvml.driver import FakeNvml
+from tests.tracking.helpers import burn_cpu, stored
+from tests.tracking.manual import gpu_j
+
+GIB = 1 << 30
+
+
+def device_row(run: greenai.Run, device_id: str) -> dict:
+    return next(d for d in stored(run.id)["devices"] if d["device_id"] == device_id)
+
+
+@pytest.mark.usefixtures("manual_hub")
+def test_a_child_process_on_one_gpu_is_charged_that_gpu_from_the_start(
+    fake_nvml: FakeNvml, manual_hub: Hub
+) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with greenai.track() as run:
+            fake_nvml.set_time(0.5)
+            fake_nvml.add_process(1, child.pid, GIB)  # the child opens its CUDA context
+            fake_nvml.set_time(1.0)
+            manual_hub.settle()  # a series tick
+            fake_nvml.set_time(2.0)
+            manual_hub.settle()
+            fake_nvml.clear_processes(1)  # the child exits
+            fake_nvml.set_time(3.0)
+    finally:
+        child.kill()
+        child.wait()
+    assert gpu_j(run, "gpu:0") == 0.0
+    assert gpu_j(run, "gpu:1") == pytest.approx(300.0)  # the last list naming it holds
+    assert run.attribution == "compute-processes"
+    assert device_row(run, "gpu:0")["share_rule"] == "process_list"
+
+
+@pytest.mark.usefixtures("manual_hub")
+def test_a_foreign_process_shares_the_gpu_only_while_it_is_there(
+    fake_nvml: FakeNvml, manual_hub: Hub
+) -> None:
+    fake_nvml.add_process(0, os.getpid(), GIB)
+    with greenai.track() as run:
+        fake_nvml.set_time(2.0)
+        manual_hub.settle()
+        fake_nvml.add_process(0, 999_999, GIB)  # someone else's job, for 2 s of 6
+        fake_nvml.set_time(4.0)
+        manual_hub.settle()
+        fake_nvml.clear_processes(0)
+        fake_nvml.add_process(0, os.getpid(), GIB)
+        fake_nvml.set_time(6.0)
+        manual_hub.settle()
+    assert gpu_j(run, "gpu:0") == pytest.approx(200.0 + 100.0 + 200.0)
+    assert gpu_j(run, "gpu:1") == 0.0
+    row = device_row(run, "gpu:0")
+    assert row["share"] == pytest.approx(500.0 / 600.0)
+    assert row["share_rule"] == "process_list"
+
+
+def test_the_first_short_run_is_charged_for_its_own_interval(fake_nvml: FakeNvml) -> None:
+    with greenai.track() as run:  # the cold start: collectors open now
+        time.sleep(0.3)
+    assert run.duration_s < 1.0
+    # Constant 100 W: the counter's energy over the run's own bounds (the old order of
+    # stop took the snapshot after attribution work: +22% to +33%).
+    assert gpu_j(run, "gpu:0") == pytest.approx(100.0 * run.duration_s, rel=1e-3)
+    row = stored(run.id)["run"]
+    assert row["ended_at"] >= row["started_at"]
+
+
+@pytest.mark.parametrize("mode", ["process", "machine"])
+def test_rapl_in_process_mode_is_a_cpu_time_share_not_a_measurement(
+    tmp_path: Path, mode: str
+) -> None:
+    tree = server_tree(tmp_path)
+    with greenai.track(powercap_root=str(tree.root), mode=mode) as run:
+        burn_cpu(0.2)
+        tree.advance("intel-rapl:0", 10_000_000)  # 10 J
+        tree.advance("intel-rapl:0:1", 2_000_000)
+    charges = {c.device_id: c for c in run.charges()}
+    package = next(c for k, c in charges.items() if k.startswith("cpu:package"))
+    dram = next(c for c in charges.values() if c.kind == "dram")
+    assert package.method == "counter"
+    if mode == "process":
+        assert package.rule == dram.rule == "cpu_time"
+        assert 0.0 < package.share < 1.0
+        assert run.measured_energy_j == 0.0  # a share of machine energy is a model
+    else:
+        assert package.rule == dram.rule == "exclusive"
+        assert package.energy_j == pytest.approx(10.0)
+        assert run.measured_energy_j == pytest.approx(run.energy_j)

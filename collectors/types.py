@@ -40,6 +40,8 @@ class Device:
         method: How its energy is obtained.
         power_limit_w: Enforced power limit (GPUs) or TDP (CPUs), where known.
         notes: Human-readable remarks (a MIG parent reported once, an estimate's basis).
+        mig_slices: For a GPU seen through MIG devices: (their GPU-instance slices, the
+            GPU's slices), the part of its energy that is this process's to share.
     """
 
     device_id: str
@@ -50,6 +52,7 @@ class Device:
     uuid: str | None = None
     power_limit_w: float | None = None
     notes: tuple[str, ...] = ()
+    mig_slices: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from collectors.base import Collector
@@ -24,6 +25,7 @@ from collectors.errors import Unavailable
 from collectors.nvml import library
 from collectors.nvml.gpu import Gpu, PowerSource, open_gpu, power_reader
 from collectors.nvml.inventory import Inventory, enumerate_gpus, mig_parent_uuid
+from collectors.nvml.mig import mig_note, mig_slices
 from collectors.nvml.processes import compute_processes
 from collectors.nvml.visible import Visibility, visible_from_environ
 from collectors.types import Device, DeviceStatus, GpuProcess, Kind, Method, Reading
@@ -339,8 +341,14 @@ def _open_visible(
             continue
         if gpu is None:
             notes.append(f"gpu:{index} left out: it reports neither energy nor power")
-        else:
-            gpus.append(gpu)
+            continue
+        entries = visibility.migs.get(index)
+        if entries:
+            slices = mig_slices(pynvml, gpu.handle, entries)
+            gpu.device = replace(
+                gpu.device, mig_slices=slices, notes=(*gpu.device.notes, mig_note(*slices))
+            )
+        gpus.append(gpu)
     return gpus, notes
 
 

@@ -68,6 +68,7 @@ class Visibility:
         indices: NVML indices in CUDA's enumeration order, each once.
         notes: Remarks about the whole list (where it stopped, why it is empty).
         device_notes: NVML index -> remarks about that GPU (MIG parent, uncertain order).
+        migs: NVML index -> the visible MIG entries on that GPU, as given.
         order_uncertain: True when CUDA's numbering may differ from NVML's for the
             entries given by index (or for the whole list when unset).
     """
@@ -76,6 +77,7 @@ class Visibility:
     notes: tuple[str, ...] = ()
     device_notes: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     order_uncertain: bool = False
+    migs: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +188,8 @@ class _Builder:
         for index, ids in self.migs.items():
             self.note(index, MIG_NOTE.format(ids=", ".join(ids)))
         notes = {k: tuple(v) for k, v in self.device_notes.items()}
-        return Visibility(tuple(self.indices), tuple(self.notes), notes, order_uncertain)
+        migs = {k: tuple(v) for k, v in self.migs.items()}
+        return Visibility(tuple(self.indices), tuple(self.notes), notes, order_uncertain, migs)
 
 
 def resolve_visible(

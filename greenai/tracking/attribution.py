@@ -18,6 +18,7 @@ from collectors.types import GpuProcess
 RULE_PROCESSES = "compute-processes"
 RULE_LOCAL_RANK = "local-rank"
 RULE_VISIBLE = "visible-devices"
+RULE_MIG = "mig-slices"
 RULE_NONE = "none"
 
 

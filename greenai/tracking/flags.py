@@ -12,6 +12,7 @@ INTERRUPTED = "interrupted"  # SIGINT/SIGTERM or a stale heartbeat ended the run
 NO_COLLECTOR = "no_collector"  # nothing could be measured on this machine
 TOKENS_CALLBACK = "tokens_callback_failed"  # the decorator's tokens= callable failed
 BELOW_RESOLUTION = "below_counter_resolution"  # shorter than a counter step: 0 or a step
+MIG = "mig"  # a GPU seen through MIG devices: charged its visible slices of the GPU
 
 
 def estimated(kind: str) -> str:

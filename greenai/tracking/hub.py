@@ -77,9 +77,10 @@ class Hub:
         self.tree = SpanTree()
         self._wall = wall
         self._lock = threading.RLock()
-        gpu_ids = self.gpu_ids()
+        gpus = [d for d in self.sampler.devices if d.kind is Kind.GPU]
+        mig = {d.device_id: d.mig_slices for d in gpus if d.mig_slices is not None}
         self._listers = [c for c in discovery.collectors if isinstance(c, ProcessLister)]
-        self.gpus = GpuWatch(gpu_ids) if gpu_ids else None
+        self.gpus = GpuWatch([d.device_id for d in gpus], mig=mig) if gpus else None
         self.cpu = _cpu_time_share(key.mode, discovery.collectors)
 
     @property

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from greenai.tracking import flags as fl
 from greenai.tracking.accounting import below_resolution, energy_by_kind
-from greenai.tracking.spans import Span
+from greenai.tracking.spans import MIG_SLICES, Span
 
 if TYPE_CHECKING:
     from collectors.sampler import Sampler
@@ -48,6 +48,8 @@ def quality_flags(run: Run) -> list[str]:
     span = run.root_span
     if run.hub.gpu_ids():
         add(fl.attribution(run.attribution))
+    if any(MIG_SLICES in c.rule for c in charges if c.share > 0):
+        add(fl.MIG)
     if span.overlapped:
         add(fl.OVERLAP)
     for flag in span.flags:

@@ -1,6 +1,7 @@
 """The process's share of each device, decided again at every segment.
 
-- GPUs: by NVML's running-process list, read at the series rate from the first span on
+- GPUs seen through MIG devices: the visible instances' slices over the GPU's.
+- Other GPUs: by NVML's running-process list, read at the series rate from the first span on
   (:class:`GpuWatch`). The process tree is walked again only when the set of listed
   pids changes; after the job's processes leave a GPU (a child exited), the last list
   that named them keeps applying. Where NVML cannot tell, the device of the local rank,
@@ -22,6 +23,7 @@ from collectors.types import GpuProcess
 from greenai.tracking import spans
 from greenai.tracking.attribution import (
     RULE_LOCAL_RANK,
+    RULE_MIG,
     RULE_NONE,
     RULE_PROCESSES,
     RULE_VISIBLE,
@@ -35,14 +37,16 @@ _SHARE_RULES = {
     RULE_LOCAL_RANK: spans.LOCAL_RANK,
     RULE_VISIBLE: spans.VISIBLE_DEVICES,
 }
-_RUN_RULES = {v: k for k, v in _SHARE_RULES.items()}
+_RUN_RULES = {v: k for k, v in _SHARE_RULES.items()} | {spans.MIG_SLICES: RULE_MIG}
 
 
 def run_rule(share_rules: Iterable[str]) -> str:
-    """The run-level GPU rule (``compute-processes``, ``local-rank``, ``visible-devices``
-    or ``none``) from the share rules its GPU rows carry, the best one seen."""
+    """The run-level GPU rule (``compute-processes``, ``mig-slices``, ``local-rank``,
+    ``visible-devices`` or ``none``) from the share rules its GPU rows carry, the best
+    one seen."""
     seen = {part for rule in share_rules for part in rule.replace(",", "+").split("+")}
-    for share_rule in (spans.PROCESS_LIST, spans.LOCAL_RANK, spans.VISIBLE_DEVICES):
+    order = (spans.PROCESS_LIST, spans.MIG_SLICES, spans.LOCAL_RANK, spans.VISIBLE_DEVICES)
+    for share_rule in order:
         if share_rule in seen:
             return _RUN_RULES[share_rule]
     return RULE_NONE
@@ -62,8 +66,10 @@ class GpuWatch:
         gpu_ids: Sequence[str],
         pid: int | None = None,
         tree: Callable[[int], set[int]] = process_tree_pids,
+        mig: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
         self.gpu_ids = list(gpu_ids)
+        self.mig = dict(mig or {})
         self.pid = os.getpid() if pid is None else pid
         self._tree = tree
         self._listed: frozenset[tuple[int, str]] | None = None
@@ -93,7 +99,12 @@ class GpuWatch:
         if chosen is None:
             chosen = attribute_gpus(self.gpu_ids, None, set(), self.environ)
         rule = _SHARE_RULES.get(chosen.rule, spans.EXCLUSIVE)
-        return {dev: spans.Share(chosen.shares.get(dev, 0.0), rule) for dev in self.gpu_ids}
+        out = {dev: spans.Share(chosen.shares.get(dev, 0.0), rule) for dev in self.gpu_ids}
+        for dev, (ours, total) in self.mig.items():
+            # The process list of a MIG GPU names every tenant's processes, and per-process
+            # utilization is not available in MIG mode: the visible slices decide.
+            out[dev] = spans.Share(ours / total, spans.MIG_SLICES)
+        return out
 
 
 class CpuTimeShare:

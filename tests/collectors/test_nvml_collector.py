@@ -329,10 +329,30 @@ def test_mig_device_reports_its_parent_once(fake, open_collector):
     assert any("MIG is enabled" in n for n in device.notes)
 
 
+def test_mig_devices_hold_their_slices_of_the_gpu(fake, open_collector):
+    mig_a = "MIG-5c5ea2b1-4e5f-5b7a-9a42-1c2d3e4f5a6b"
+    mig_b = "MIG-6d6ea2b1-4e5f-5b7a-9a42-1c2d3e4f5a6b"
+    fake.set_mig_mode(1, 1)
+    fake.add_mig(1, mig_a, 1, 0, slices=2)
+    fake.add_mig(1, mig_b, 2, 0, slices=1)
+    one = open_collector(environ={"CUDA_VISIBLE_DEVICES": mig_a}).devices()[0]
+    assert one.mig_slices == (2, 7)
+    assert any("2 of the GPU's 7 slices" in n for n in one.notes)
+    both = open_collector(environ={"CUDA_VISIBLE_DEVICES": f"{mig_a},{mig_b}"}).devices()[0]
+    assert both.mig_slices == (3, 7)
+    fake.set_gpu_slices(1, 4)  # an A30
+    assert open_collector(environ={"CUDA_VISIBLE_DEVICES": mig_a}).devices()[0].mig_slices == (
+        2,
+        4,
+    )
+    assert open_collector(environ={"CUDA_VISIBLE_DEVICES": "1"}).devices()[0].mig_slices is None
+
+
 def test_legacy_mig_format(fake, open_collector):
     parent = open_collector().devices()[1].uuid
     collector = open_collector(environ={"CUDA_VISIBLE_DEVICES": f"MIG-{parent}/1/0"})
     assert [d.device_id for d in collector.devices()] == ["gpu:1"]
+    assert collector.devices()[0].mig_slices == (1, 7)  # no handle to ask: one slice
 
 
 def test_uncertain_cuda_order_is_flagged(fake, open_collector):

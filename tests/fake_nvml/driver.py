@@ -216,6 +216,7 @@ class FakeNvml:
             "fake_nvml_set_memory": (i, [i, i, ull, ull]),
             "fake_nvml_set_mig_mode": (i, [i, i]),
             "fake_nvml_add_mig": (i, [i, s, u, u]),
+            "fake_nvml_set_slices": (i, [i, i, u]),
             "fake_nvml_power_w": (d, [i, d]),
             "fake_nvml_energy_j": (d, [i, d, d]),
             "fake_nvml_calls": (ctypes.c_longlong, [s]),
@@ -369,10 +370,23 @@ class FakeNvml:
         """GPU i's MIG mode: None (not supported), 0 (disabled) or 1 (enabled)."""
         _check(self.lib.fake_nvml_set_mig_mode(i, -1 if mode is None else mode), f"MIG of {i}")
 
-    def add_mig(self, i: int, uuid: str, gpu_instance: int = 0, compute_instance: int = 0) -> None:
-        """A MIG device with this UUID (``MIG-...``) on GPU i."""
+    def add_mig(
+        self,
+        i: int,
+        uuid: str,
+        gpu_instance: int = 0,
+        compute_instance: int = 0,
+        slices: int = 1,
+    ) -> None:
+        """A MIG device with this UUID (``MIG-...``) on GPU i, its GPU instance ``slices``
+        of the GPU's (7 by default, see :meth:`set_gpu_slices`)."""
         rc = self.lib.fake_nvml_add_mig(i, uuid.encode(), gpu_instance, compute_instance)
         _check(rc, f"MIG device on {i}")
+        _check(self.lib.fake_nvml_set_slices(i, rc, slices), f"slices of MIG {rc} on {i}")
+
+    def set_gpu_slices(self, i: int, slices: int) -> None:
+        """GPU slices of the whole GPU i (``gpuInstanceSliceCount`` of its attributes)."""
+        _check(self.lib.fake_nvml_set_slices(i, -1, slices), f"slices of {i}")
 
     # -- expectations -------------------------------------------------------------------
 

@@ -115,7 +115,20 @@ typedef struct {
     char uuid[STR_LEN];
     unsigned int gpu_instance;
     unsigned int compute_instance;
+    unsigned int slices; /* gpuInstanceSliceCount of its GPU instance */
 } fake_mig;
+
+typedef struct {
+    unsigned int multiprocessorCount;
+    unsigned int sharedCopyEngineCount;
+    unsigned int sharedDecoderCount;
+    unsigned int sharedEncoderCount;
+    unsigned int sharedJpegCount;
+    unsigned int sharedOfaCount;
+    unsigned int gpuInstanceSliceCount;
+    unsigned int computeInstanceSliceCount;
+    unsigned long long memorySizeMB;
+} nvmlDeviceAttributes_t;
 
 typedef struct {
     char name[STR_LEN];
@@ -143,6 +156,7 @@ typedef struct {
     int nprocs;
     nvmlProcessInfo_t procs[MAX_PROCS];
     int mig_mode; /* -1: not supported, 0 disabled, 1 enabled */
+    unsigned int slices; /* GPU slices of the whole GPU (7 on A100/H100) */
     int nmigs;
     fake_mig migs[MAX_MIGS];
 } fake_gpu;
@@ -186,7 +200,8 @@ static double g_manual_t;
     X(nvmlDeviceIsMigDeviceHandle)                                                            \
     X(nvmlDeviceGetDeviceHandleFromMigDeviceHandle)                                           \
     X(nvmlDeviceGetGpuInstanceId)                                                             \
-    X(nvmlDeviceGetComputeInstanceId)
+    X(nvmlDeviceGetComputeInstanceId)                                                        \
+    X(nvmlDeviceGetAttributes_v2)
 
 #define AS_ENUM(n) FN_##n,
 #define AS_NAME(n) #n,
@@ -310,6 +325,7 @@ static void default_gpu(fake_gpu *g, int index, double t) {
     g->mem_total = 80ull * 1024 * 1024 * 1024;
     g->temperature_c = 40;
     g->mig_mode = 0;
+    g->slices = 7;
 }
 
 static void apply_defaults(void) {
@@ -845,6 +861,27 @@ EXPORT nvmlReturn_t nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, unsigned
     LEAVE(mig_instance(device, id, 1));
 }
 
+/* A MIG device's attributes: its GPU instance's slices; on a whole GPU, all its slices. */
+EXPORT nvmlReturn_t nvmlDeviceGetAttributes_v2(nvmlDevice_t device,
+                                               nvmlDeviceAttributes_t *attributes) {
+    fake_gpu *g = NULL;
+    fake_mig *mig = NULL;
+    nvmlReturn_t rc;
+    ENTER(nvmlDeviceGetAttributes_v2);
+    rc = check_any(device, &g, &mig);
+    if (rc == NVML_SUCCESS && attributes == NULL) {
+        rc = NVML_ERROR_INVALID_ARGUMENT;
+    }
+    if (rc == NVML_SUCCESS) {
+        memset(attributes, 0, sizeof(*attributes));
+        attributes->gpuInstanceSliceCount = mig != NULL ? mig->slices : g->slices;
+        attributes->computeInstanceSliceCount = attributes->gpuInstanceSliceCount;
+        attributes->multiprocessorCount = 132u * attributes->gpuInstanceSliceCount / 7u;
+        attributes->memorySizeMB = g->mem_total / (1024ull * 1024ull);
+    }
+    LEAVE(rc);
+}
+
 /* ---- Test controls (fake_nvml_*) ----------------------------------------------------- */
 
 #define CONTROL_BEGIN                                                                         \
@@ -1127,7 +1164,23 @@ EXPORT int fake_nvml_add_mig(int i, const char *uuid, unsigned int gpu_instance,
     snprintf(m->uuid, STR_LEN, "%s", uuid);
     m->gpu_instance = gpu_instance;
     m->compute_instance = compute_instance;
+    m->slices = 1;
     CONTROL_END(g_gpus[i].nmigs++);
+}
+
+/* The GPU-instance slices of MIG device m of GPU i (m < 0: of the whole GPU). */
+EXPORT int fake_nvml_set_slices(int i, int m, unsigned int slices) {
+    CONTROL_BEGIN;
+    DEVICE_OR_FAIL(i);
+    if (m >= g_gpus[i].nmigs) {
+        CONTROL_END(-2);
+    }
+    if (m < 0) {
+        g_gpus[i].slices = slices;
+    } else {
+        g_gpus[i].migs[m].slices = slices;
+    }
+    CONTROL_END(0);
 }
 
 /* The power the waveform of GPU i gives at time t, W. */

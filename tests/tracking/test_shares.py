@@ -97,9 +97,40 @@ def test_rapl_in_process_mode_is_a_cpu_time_share_not_a_measurement(
     assert package.method == "counter"
     if mode == "process":
         assert package.rule == dram.rule == "cpu_time"
-        assert 0.0 < package.share < 1.0
+        # Its share of the machine's busy CPU time: up to all of it on an idle machine.
+        assert 0.0 < package.share <= 1.0
         assert run.measured_energy_j == 0.0  # a share of machine energy is a model
     else:
         assert package.rule == dram.rule == "exclusive"
         assert package.energy_j == pytest.approx(10.0)
         assert run.measured_energy_j == pytest.approx(run.energy_j)
+
+
+MIG_A = "MIG-5c5ea2b1-4e5f-5b7a-9a42-1c2d3e4f5a6b"
+
+
+def test_a_mig_tenant_is_charged_its_slices_of_the_gpu(
+    fake_nvml: FakeNvml, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.tracking.manual import install_manual_hub
+
+    fake_nvml.set_time(0.0)
+    fake_nvml.set_mig_mode(0, 1)
+    fake_nvml.add_mig(0, MIG_A, 1, 0, slices=2)
+    fake_nvml.add_process(0, 999_999, GIB)  # another tenant's process on the same GPU
+    hub = install_manual_hub(fake_nvml, monkeypatch, {"CUDA_VISIBLE_DEVICES": MIG_A})
+    try:
+        with greenai.track() as run:
+            fake_nvml.set_time(7.0)
+    finally:
+        hub.sampler.close()
+    assert gpu_j(run, "gpu:0") == pytest.approx(700.0 * 2 / 7)
+    assert [c.device_id for c in run.charges()] == ["gpu:0"]
+    row = stored(run.id)
+    (device,) = row["devices"]
+    assert device["share_rule"] == "mig_slices"
+    assert device["share"] == pytest.approx(2 / 7)
+    assert device["method"] == "counter"
+    assert any("2 of the GPU's 7 slices" in note for note in device["notes"])
+    assert "mig" in row["run"]["flags"]
+    assert row["run"]["attribution"] == "mig-slices"

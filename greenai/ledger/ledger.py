@@ -26,6 +26,7 @@ from greenai.ledger.engine import (
     prepare_sqlite_file,
     read_options,
 )
+from greenai.ledger.heartbeat import NotApplicableError, apply_heartbeat
 from greenai.ledger.migrate import (
     HEAD_REVISION,
     check_state,
@@ -159,6 +160,28 @@ class Ledger:
                 conn.execute(sa.delete(table).where(table.c.run_id == run_id))
                 if rows:
                     conn.execute(sa.insert(table), rows)
+
+    def save_heartbeat(self, record: Mapping[str, Any]) -> bool:
+        """Updates a running run from a heartbeat record, in one transaction.
+
+        Args:
+            record: What changed since the run's last record (see
+                :func:`~greenai.ledger.heartbeat.apply_heartbeat`).
+
+        Returns:
+            False, with nothing written, when the record does not apply: the run is not
+            running in the ledger or a device or window row it updates is missing.
+
+        Raises:
+            ValueError: A row lacks a column.
+            sqlalchemy.exc.SQLAlchemyError: The database refused the write.
+        """
+        try:
+            with self.write() as conn:
+                apply_heartbeat(conn, record, self._clock())
+        except NotApplicableError:
+            return False
+        return True
 
     def add_series(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Adds power series rows; a row whose (run_id, host_id, device_id, tier, ts) is

@@ -78,6 +78,24 @@ class RecordSink:
             self._to_stderr(RUN_PREFIX, record)
             return "stderr"
 
+    def save_heartbeat(
+        self, record: Mapping[str, Any], full: Callable[[], Mapping[str, Any]]
+    ) -> str:
+        """Saves a heartbeat record of a running run; where the ledger cannot take it
+        (unreachable, or the run's rows are not there as the heartbeat expects), saves
+        ``full()``, the run's full record, as :meth:`save_run` does.
+
+        Returns:
+            Where it went: ``"ledger"``, ``"spool"`` or ``"stderr"``.
+        """
+        applied: list[bool] = []
+        with self._lock:
+            if self.to_ledger(lambda ledger: applied.append(ledger.save_heartbeat(record))):
+                applied_all = applied[0]
+            else:
+                applied_all = False
+        return "ledger" if applied_all else self.save_run(full())
+
     def add_series(self, rows: Sequence[Mapping[str, Any]]) -> str:
         """Adds power series rows.
 

@@ -85,6 +85,11 @@ def measured_energy_j(charges: Iterable[Charge]) -> float:
     return sum(c.energy_j for c in charges if is_measured(c))
 
 
+def emissions_kg(facility_energy_j: float, intensity_g_per_kwh: float) -> float:
+    """Location-based emissions of facility energy at an emission factor, kgCO2e."""
+    return facility_energy_j / 3.6e6 * intensity_g_per_kwh / 1000.0
+
+
 COUNTER_RESOLUTION_S = 1.0
 """Below this duration a stepwise counter can read zero or a whole step."""
 

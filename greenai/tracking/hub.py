@@ -67,6 +67,7 @@ class Hub:
     ) -> None:
         self.key = key
         self.discovery = discovery
+        self.clock = clock
         self.sampler = Sampler(
             discovery.collectors,
             series_hz=key.series_hz,

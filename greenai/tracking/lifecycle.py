@@ -20,15 +20,15 @@ from typing import Any
 from greenai.tracking import flags as fl
 from greenai.tracking.hub import Hub, HubKey, get_hub
 from greenai.tracking.meta import RunMeta
-from greenai.tracking.record import build_record
+from greenai.tracking.recorder import Recorder
 from greenai.tracking.remote import RemoteRun, remote_run
 from greenai.tracking.run import FINAL_WRITE_WAIT_S, Run
-from greenai.tracking.series import series_rows
 from greenai.tracking.writer import Writer, get_writer
 
 log = logging.getLogger(__name__)
 
 _ACTIVE: list[Run] = []
+_RECORDERS: dict[str, Recorder] = {}  # of the active runs, by id
 _ACTIVE_LOCK = threading.RLock()
 _FORKED_FROM: list[str] = []  # in a forked child: the parent's runs active at fork
 
@@ -111,14 +111,15 @@ def start_run(
         run_id=settings.run_id if parent is None and parent_id is None else None,
         command=command,
     )
-    run.remote = remote  # type: ignore[attr-defined]
-    run.identity = _identity(settings)  # type: ignore[attr-defined]
+    run.remote = remote
+    recorder = Recorder(run, _writer_of(settings), _identity(settings))
     run._begin(_open_hub(run, settings))
     with _ACTIVE_LOCK:
         _ACTIVE.append(run)
+        _RECORDERS[run.id] = recorder
     _install_signal_handlers()
-    _HEARTBEAT.add(run)
-    _write(run, wait_s=None)
+    _HEARTBEAT.add(recorder)
+    _write(recorder, wait_s=None)
     return run
 
 
@@ -161,24 +162,11 @@ def _open_hub(run: Run, settings: Any) -> Hub | None:
         return None
 
 
-def _write(run: Run, wait_s: float | None) -> None:
+def _write(recorder: Recorder, wait_s: float | None) -> None:
     try:
-        record = build_record(run, run.identity)  # type: ignore[attr-defined]
-        writer = _writer_of(run.settings)
-        if run.hub is not None and run.parent is None:
-            readings = list(run.hub.sampler.series)
-            run.hub.sampler.series.clear()
-            writer.submit_series(series_rows(readings, [run.id], record["run"]["host_id"]))
-        rank = getattr(run, "rank", None)
-        if rank is not None:  # a rank's part of a multi-rank job: the job is aggregated
-            from greenai.fleet.rank_run import part_record, submit_part
-
-            stale_s = run.settings.stale_after_s
-            submit_part(writer, part_record(rank, record), stale_after_s=stale_s, wait_s=wait_s)
-        else:
-            writer.submit_run(record, wait_s=wait_s)
+        recorder.write(wait_s)
     except Exception as exc:  # never harm the job
-        log.error("greenai: could not record run %s: %s", run.id, exc)
+        log.error("greenai: could not record run %s: %s", recorder.run.id, exc)
 
 
 def finish(run: Run, status: str, error: BaseException | None) -> None:
@@ -195,60 +183,61 @@ def finish(run: Run, status: str, error: BaseException | None) -> None:
         run._end(status)
     except Exception as exc:  # pragma: no cover - _end guards itself; last resort
         log.error("greenai: stopping run %s failed: %s", run.id, exc)
-    _HEARTBEAT.discard(run)
     with _ACTIVE_LOCK:
         if run in _ACTIVE:
             _ACTIVE.remove(run)
-    remote: RemoteRun | None = getattr(run, "remote", None)
+        recorder = _RECORDERS.pop(run.id, None)
+    remote: RemoteRun | None = run.remote
     if remote is not None and (run.tokens_input or run.tokens_output):
         remote.add_tokens(input=run.tokens_input, output=run.tokens_output)
-    _write(run, wait_s=FINAL_WRITE_WAIT_S)
+    if recorder is not None:
+        _HEARTBEAT.discard(recorder)
+        _write(recorder, wait_s=FINAL_WRITE_WAIT_S)
 
 
 class _Heartbeat:
     """Refreshes running runs' records every few seconds, so a killed job keeps its energy."""
 
     def __init__(self) -> None:
-        self._runs: list[Run] = []
+        self._recorders: list[Recorder] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, run: Run) -> None:
-        if run.parent is not None:
+    def add(self, recorder: Recorder) -> None:
+        if recorder.run.parent is not None:
             return
         with self._lock:
-            self._runs.append(run)
+            self._recorders.append(recorder)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._loop, name="greenai-heartbeat", daemon=True
                 )
                 self._thread.start()
 
-    def discard(self, run: Run) -> None:
+    def discard(self, recorder: Recorder) -> None:
         with self._lock:
-            if run in self._runs:
-                self._runs.remove(run)
+            if recorder in self._recorders:
+                self._recorders.remove(recorder)
 
     def _loop(self) -> None:
         while True:
             with self._lock:
-                runs = list(self._runs)
-            if not runs:
+                recorders = list(self._recorders)
+            if not recorders:
                 return
-            period_s = min(float(r.settings.heartbeat_s) for r in runs)
+            period_s = min(float(r.run.settings.heartbeat_s) for r in recorders)
             self._wake.wait(period_s)
-            for run in runs:
-                if not run.stopped:
-                    self.beat(run)
+            for recorder in recorders:
+                self.beat(recorder)
 
     @staticmethod
-    def beat(run: Run) -> None:
-        """Write the running run's record (its energy is settled at every series tick)."""
+    def beat(recorder: Recorder) -> None:
+        """Write what changed in the running run (its energy is settled at every tick)."""
         try:
-            _write(run, wait_s=None)
+            recorder.beat()
         except Exception as exc:  # never harm the job
-            log.debug("heartbeat of %s failed: %s", run.id, exc)
+            log.debug("heartbeat of %s failed: %s", recorder.run.id, exc)
 
 
 _HEARTBEAT = _Heartbeat()
@@ -256,7 +245,10 @@ _HEARTBEAT = _Heartbeat()
 
 def beat_once(run: Run) -> None:
     """One heartbeat of a running run, now (what the heartbeat thread does)."""
-    _Heartbeat.beat(run)
+    with _ACTIVE_LOCK:
+        recorder = _RECORDERS.get(run.id)
+    if recorder is not None:
+        _Heartbeat.beat(recorder)
 
 
 _SIGNALS_INSTALLED = False
@@ -316,6 +308,7 @@ def _after_fork_in_child() -> None:
     _ACTIVE_LOCK.release()
     inherited = list(_ACTIVE)
     _ACTIVE.clear()
+    _RECORDERS.clear()
     for run in inherited:
         run.forked_away = True
         run.hub = None

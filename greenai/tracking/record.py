@@ -6,8 +6,16 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from greenai.ledger import heartbeat_columns as beat
 from greenai.tracking import flags as fl
-from greenai.tracking.accounting import below_resolution, energy_by_kind
+from greenai.tracking.accounting import (
+    Charge,
+    below_resolution,
+    emissions_kg,
+    energy_by_kind,
+    measured_energy_j,
+)
+from greenai.tracking.shares import run_rule
 from greenai.tracking.spans import MIG_SLICES, Span
 
 if TYPE_CHECKING:
@@ -30,15 +38,20 @@ _WINDOW_COLUMNS = (
 )
 
 
-def quality_flags(run: Run) -> list[str]:
-    """The run's flags plus those derived from its measurement (its own span's only)."""
+def quality_flags(run: Run, charges: list[Charge] | None = None) -> list[str]:
+    """The run's flags plus those derived from its measurement (its own span's only).
+
+    Args:
+        run: The run.
+        charges: ``run.charges()``, where the caller has them already.
+    """
     found = list(run.flags)
 
     def add(flag: str) -> None:
         if flag not in found:
             found.append(flag)
 
-    charges = run.charges()
+    charges = run.charges() if charges is None else charges
     for kind, total in energy_by_kind(charges).items():
         if total["method"] in ("model", "mixed"):
             add(fl.estimated(kind))
@@ -47,7 +60,7 @@ def quality_flags(run: Run) -> list[str]:
         return found
     span = run.root_span
     if run.hub.gpu_ids():
-        add(fl.attribution(run.attribution))
+        add(fl.attribution(gpu_rule(charges)))
     if any(MIG_SLICES in c.rule for c in charges if c.share > 0):
         add(fl.MIG)
     if span.overlapped:
@@ -75,11 +88,16 @@ def counts_flags(span: Span, sampler: Sampler) -> list[str]:
     return found
 
 
-def hardware_summary(run: Run) -> str | None:
+def gpu_rule(charges: list[Charge]) -> str:
+    """How GPUs were charged: compute-processes, local-rank, visible-devices or none."""
+    return run_rule(c.rule for c in charges if c.kind == "gpu")
+
+
+def hardware_summary(run: Run, charges: list[Charge]) -> str | None:
     """Devices charged to the run, e.g. ``NVIDIA H100 80GB HBM3 x8``, else the CPU."""
     if run.hub is None:
         return None
-    charged = {c.device_id for c in run.charges() if c.share > 0}
+    charged = {c.device_id for c in charges if c.share > 0}
     devices = run.hub.sampler.devices
     gpus = Counter(d.name for d in devices if d.kind.value == "gpu" and d.device_id in charged)
     if gpus:
@@ -88,11 +106,11 @@ def hardware_summary(run: Run) -> str | None:
     return cpus[0] if cpus else None
 
 
-def device_rows(run: Run) -> list[dict[str, Any]]:
+def device_rows(run: Run, charges: list[Charge]) -> list[dict[str, Any]]:
     """Per-device energy charged to the run."""
     info = {d.device_id: d for d in run.hub.sampler.devices} if run.hub else {}
     rows = []
-    for charge in run.charges():
+    for charge in charges:
         dev = info.get(charge.device_id)
         rows.append(
             {
@@ -111,13 +129,52 @@ def device_rows(run: Run) -> list[dict[str, Any]]:
     return rows
 
 
-def run_to_dict(run: Run) -> dict[str, Any]:
-    """Every figure of the run with documented field names (units in the names)."""
-    settings, meta = run.settings, run.meta
-    energy_j = run.energy_j
+def totals(run: Run, charges: list[Charge]) -> dict[str, Any]:
+    """The run's running totals from its charges: energy (IT, facility, by kind,
+    measured, per ledger column), work done, emissions, water and cost."""
+    settings = run.settings
+    energy_j = sum(c.energy_j for c in charges)
+    facility_j = energy_j * run.pue
+    by_kind = energy_by_kind(charges)
     kwh_it = energy_j / 3.6e6
     wue = getattr(settings, "wue", None)
     price = getattr(settings, "price_per_kwh", None)
+    return {
+        "duration_s": run.duration_s,
+        "energy_j": energy_j,
+        "facility_energy_j": facility_j,
+        "energy_by_kind": by_kind,
+        "energy_gpu_j": _kind_j(by_kind, "gpu"),
+        "energy_cpu_j": _kind_j(by_kind, "cpu") + _kind_j(by_kind, "psys"),
+        "energy_dram_j": _kind_j(by_kind, "dram"),
+        "energy_other_j": sum(
+            float(v["energy_j"])
+            for k, v in by_kind.items()
+            if k not in ("gpu", "cpu", "psys", "dram")
+        ),
+        "measured_energy_j": measured_energy_j(charges),
+        "tokens_input": run.tokens_input,
+        "tokens_output": run.tokens_output,
+        "samples": run.samples,
+        "emissions_kg": emissions_kg(facility_j, run.intensity_g_per_kwh),
+        "water_l": kwh_it * wue if wue is not None else None,
+        "cost": kwh_it * run.pue * price if price is not None else None,
+        "hardware": hardware_summary(run, charges),
+        "attribution": gpu_rule(charges),
+        "flags": quality_flags(run, charges),
+    }
+
+
+def run_to_dict(run: Run) -> dict[str, Any]:
+    """Every figure of the run with documented field names (units in the names)."""
+    charges = run.charges()
+    return _as_dict(run, charges, totals(run, charges))
+
+
+def _as_dict(run: Run, charges: list[Charge], sums: dict[str, Any]) -> dict[str, Any]:
+    settings, meta = run.settings, run.meta
+    energy_j = sums["energy_j"]
+    total_tokens = run.tokens_input + run.tokens_output
     return {
         "id": run.id,
         "parent_run_id": run.parent_run_id,
@@ -134,18 +191,18 @@ def run_to_dict(run: Run) -> dict[str, Any]:
         "tags": dict(meta.tags),
         "started_at": run.root_span.started_at,
         "ended_at": run.root_span.ended_at,
-        "duration_s": run.duration_s,
+        "duration_s": sums["duration_s"],
         "energy_j": energy_j,
-        "facility_energy_j": run.facility_energy_j,
+        "facility_energy_j": sums["facility_energy_j"],
         "pue": run.pue,
-        "energy_by_kind": run.energy_by_kind,
-        "measured_energy_j": run.measured_energy_j,
+        "energy_by_kind": sums["energy_by_kind"],
+        "measured_energy_j": sums["measured_energy_j"],
         "tokens_input": run.tokens_input,
         "tokens_output": run.tokens_output,
         "samples": run.samples,
-        "j_per_output_token": run.j_per_output_token,
-        "j_per_token": run.j_per_token,
-        "emissions_kg": run.emissions_kg,
+        "j_per_output_token": energy_j / run.tokens_output if run.tokens_output else None,
+        "j_per_token": energy_j / total_tokens if total_tokens else None,
+        "emissions_kg": sums["emissions_kg"],
         "intensity_g_per_kwh": run.intensity_g_per_kwh,
         "intensity_source": run.intensity_source,
         "codecarbon_version": getattr(run.factor, "codecarbon_version", None),
@@ -153,18 +210,18 @@ def run_to_dict(run: Run) -> dict[str, Any]:
         "region": getattr(settings, "region", None),
         "cloud_provider": getattr(settings, "cloud_provider", None),
         "cloud_region": getattr(settings, "cloud_region", None),
-        "wue_l_per_kwh": wue,
-        "water_l": kwh_it * wue if wue is not None else None,
-        "price_per_kwh": price,
-        "cost": kwh_it * run.pue * price if price is not None else None,
+        "wue_l_per_kwh": getattr(settings, "wue", None),
+        "water_l": sums["water_l"],
+        "price_per_kwh": getattr(settings, "price_per_kwh", None),
+        "cost": sums["cost"],
         "currency": getattr(settings, "currency", None),
-        "hardware": hardware_summary(run),
+        "hardware": sums["hardware"],
         "mode": getattr(settings, "mode", None),
-        "attribution": run.attribution,
-        "flags": quality_flags(run),
+        "attribution": sums["attribution"],
+        "flags": sums["flags"],
         "exit_code": run.exit_code,
         "error": run.error,
-        "devices": device_rows(run),
+        "devices": device_rows(run, charges),
         "windows": [w.to_dict() for w in run.windows],
         "metrics": [dict(m) for m in run.metrics],
     }
@@ -180,18 +237,12 @@ def build_record(run: Run, identity: dict[str, Any]) -> dict[str, Any]:
         run: The run.
         identity: host_id, user_id, command, greenai_version.
     """
-    data = run_to_dict(run)
+    charges = run.charges()
+    sums = totals(run, charges)
+    data = _as_dict(run, charges, sums)
     row = {k: v for k, v in data.items() if k not in _RUN_EXTRA}
-    by_kind = data["energy_by_kind"]
     row.update(
-        energy_gpu_j=_kind_j(by_kind, "gpu"),
-        energy_cpu_j=_kind_j(by_kind, "cpu") + _kind_j(by_kind, "psys"),
-        energy_dram_j=_kind_j(by_kind, "dram"),
-        energy_other_j=sum(
-            float(v["energy_j"])
-            for k, v in by_kind.items()
-            if k not in ("gpu", "cpu", "psys", "dram")
-        ),
+        {k: sums[k] for k in ("energy_gpu_j", "energy_cpu_j", "energy_dram_j", "energy_other_j")},
         heartbeat_at=datetime.now(UTC),
         command=run.command,
         **identity,
@@ -202,3 +253,22 @@ def build_record(run: Run, identity: dict[str, Any]) -> dict[str, Any]:
 
 def _kind_j(by_kind: dict[str, dict[str, Any]], kind: str) -> float:
     return float(by_kind.get(kind, {}).get("energy_j", 0.0))
+
+
+def heartbeat_record(run: Run, windows_from: int, metrics_from: int) -> dict[str, Any]:
+    """What changed since the run's last record (see :mod:`greenai.ledger.heartbeat`):
+    its running totals and device rows, its windows from index ``windows_from`` on
+    (those open at the last record, and any opened since: the ledger then asks for a
+    full record) and the metrics from index ``metrics_from`` on."""
+    charges = run.charges()
+    sums = totals(run, charges)
+    row = {name: sums[name] for name in beat.RUN_COLUMNS if name in sums}
+    row.update(id=run.id, heartbeat_at=datetime.now(UTC))
+    keys = ("device_id", "host_id", *beat.DEVICE_COLUMNS)
+    devices = [{k: r[k] for k in keys} for r in device_rows(run, charges)]
+    windows = []
+    for window in run.windows[windows_from:]:
+        data = window.to_dict()
+        windows.append({"id": data["id"], **{k: data[k] for k in beat.WINDOW_COLUMNS}})
+    metrics = [dict(m) for m in run.metrics[metrics_from:]]
+    return {"run": row, "devices": devices, "windows": windows, "metrics": metrics}

@@ -14,9 +14,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from greenai.tracking import flags as fl
-from greenai.tracking.accounting import Charge, charges_of, energy_by_kind, measured_energy_j
+from greenai.tracking.accounting import (
+    Charge,
+    charges_of,
+    emissions_kg,
+    energy_by_kind,
+    measured_energy_j,
+)
 from greenai.tracking.hub import Hub
 from greenai.tracking.meta import RunMeta
+from greenai.tracking.remote import RemoteRun
 from greenai.tracking.shares import run_rule
 from greenai.tracking.spans import Span
 from greenai.tracking.window import Window
@@ -77,11 +84,13 @@ class Run:
         self._lock = threading.RLock()
         self._stopped = threading.Event()
         self.forked_away = False
+        self.remote: RemoteRun | None = None  # a parent ``greenai run``: tokens go there too
 
     # -- lifecycle -------------------------------------------------------------
 
-    def _now(self) -> float:
-        return time.monotonic()
+    def now_s(self) -> float:
+        """The monotonic clock the run's spans are timed on, s."""
+        return self.hub.clock.monotonic() if self.hub is not None else time.monotonic()
 
     def _begin(self, hub: Hub | None) -> None:
         self.hub = hub
@@ -94,7 +103,7 @@ class Run:
             except Exception as exc:  # monitoring must never stop the job
                 self._flag(fl.monitoring_error(exc))
                 self.hub = None
-        self.root_span.start_s = time.monotonic()
+        self.root_span.start_s = self.now_s()
         self.root_span.started_at = datetime.now(UTC)
 
     def _end(self, status: str) -> None:
@@ -108,11 +117,17 @@ class Run:
                 except Exception as exc:  # monitoring must never change the outcome
                     self._flag(fl.monitoring_error(exc))
             if span.end_s is None:
-                span.end_s = max(time.monotonic(), span.start_s or 0.0)
+                span.end_s = max(self.now_s(), span.start_s or 0.0)
                 started = span.started_at or datetime.now(UTC)
                 span.ended_at = started + timedelta(seconds=span.duration_s(span.end_s))
             self.status = status
             self._stopped.set()
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while the run's work done, windows or metrics change (and while its
+        record is made from them)."""
+        return self._lock
 
     @property
     def stopped(self) -> bool:
@@ -257,7 +272,7 @@ class Run:
     @property
     def duration_s(self) -> float:
         """Wall-clock duration, s (monotonic)."""
-        return self.root_span.duration_s(time.monotonic())
+        return self.root_span.duration_s(self.now_s())
 
     @property
     def energy_j(self) -> float:
@@ -297,7 +312,7 @@ class Run:
     @property
     def emissions_kg(self) -> float:
         """Location-based emissions, kgCO2e (facility energy x factor)."""
-        return self.facility_energy_j / 3.6e6 * self.intensity_g_per_kwh / 1000.0
+        return emissions_kg(self.facility_energy_j, self.intensity_g_per_kwh)
 
     @property
     def j_per_output_token(self) -> float | None:

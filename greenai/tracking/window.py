@@ -51,7 +51,7 @@ class Window:
     def energy_j(self) -> float | None:
         """IT energy of the window, J, or None when below the counters' resolution."""
         charges = self.charges()
-        if below_resolution(charges, self.span.duration_s(self.run._now())):
+        if below_resolution(charges, self.span.duration_s(self.run.now_s())):
             if FLAG_BELOW_RESOLUTION not in self.flags:
                 self.flags.append(FLAG_BELOW_RESOLUTION)
             return None
@@ -67,7 +67,7 @@ class Window:
             "name": self.name,
             "started_at": self.span.started_at,
             "ended_at": self.span.ended_at,
-            "duration_s": self.span.duration_s(self.run._now()),
+            "duration_s": self.span.duration_s(self.run.now_s()),
             "energy_j": energy_j,
             "energy_by_kind": energy_by_kind(self.charges()) if energy_j is not None else {},
             "tokens_input": self.tokens_input,

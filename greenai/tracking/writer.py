@@ -25,11 +25,19 @@ DEFAULT_TIERS: tuple[tuple[str, int], ...] = (("1s", 7), ("1m", 90), ("1h", 0))
 
 
 @dataclass(eq=False)
-class _Job:
-    kind: str  # "run" | "series" | "call"
+class WriteJob:
+    """A queued write; ``outcome`` says where it went (ledger, spool, stderr) once done."""
+
+    kind: str  # "run" | "beat" | "series" | "call"
     payload: Any
     done: threading.Event = field(default_factory=threading.Event)
     outcome: str = ""
+
+    def wait(self, timeout_s: float | None) -> str:
+        """Wait up to ``timeout_s`` (None: not at all): the outcome, else ``"queued"``."""
+        if timeout_s is not None and self.done.wait(timeout_s):
+            return self.outcome
+        return "queued"
 
 
 class Writer:
@@ -51,7 +59,7 @@ class Writer:
         self.data_dir = data_dir
         self.stale_after_s = stale_after_s
         self.series_tiers = series_tiers
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._queue: queue.Queue[WriteJob | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="greenai-writer", daemon=True)
         self._sink: Any = None
         self._started = False
@@ -96,6 +104,8 @@ class Writer:
                     self._sink = self._open_sink()
                 if job.kind == "run":
                     job.outcome = self._sink.save_run(job.payload)
+                elif job.kind == "beat":
+                    job.outcome = self._sink.save_heartbeat(*job.payload)
                 elif job.kind == "series":
                     job.outcome = self._sink.add_series(job.payload)
                 else:
@@ -109,29 +119,41 @@ class Writer:
 
     def submit_run(self, record: dict[str, Any], wait_s: float | None = None) -> str:
         """Queue a run record; wait up to ``wait_s`` for it to be written."""
-        return self._submit(_Job("run", record), wait_s)
+        return self._submit(WriteJob("run", record), wait_s)
+
+    def queue_run(self, record: dict[str, Any]) -> WriteJob:
+        """Queue a run record without waiting."""
+        return self._queue_job(WriteJob("run", record))
+
+    def queue_heartbeat(
+        self, record: dict[str, Any], full: Callable[[], dict[str, Any]]
+    ) -> WriteJob:
+        """Queue a heartbeat record (see :meth:`greenai.ledger.RecordSink.save_heartbeat`);
+        ``full()`` makes the run's full record where the heartbeat does not apply."""
+        return self._queue_job(WriteJob("beat", (record, full)))
 
     def submit_series(self, rows: list[dict[str, Any]]) -> None:
         """Queue power series rows."""
         if rows:
-            self._submit(_Job("series", rows), None)
+            self._submit(WriteJob("series", rows), None)
 
     def call(self, fn: Callable[[Any], None], wait_s: float | None = None) -> str:
         """Run ``fn(sink)`` on the writer thread (maintenance such as stale-run checks)."""
-        return self._submit(_Job("call", fn), wait_s)
+        return self._submit(WriteJob("call", fn), wait_s)
 
-    def _submit(self, job: _Job, wait_s: float | None) -> str:
+    def _queue_job(self, job: WriteJob) -> WriteJob:
         self._ensure_thread()
         self._queue.put(job)
-        if wait_s is not None and job.done.wait(wait_s):
-            return job.outcome
-        return "queued"
+        return job
+
+    def _submit(self, job: WriteJob, wait_s: float | None) -> str:
+        return self._queue_job(job).wait(wait_s)
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until everything queued so far is written; False on timeout."""
         if not self._started:
             return True
-        marker = _Job("call", lambda _sink: None)
+        marker = WriteJob("call", lambda _sink: None)
         self._queue.put(marker)
         return marker.done.wait(timeout_s)
 

@@ -102,11 +102,15 @@ class GpuProcess:
         pid: Process id (a host PID inside containers).
         device_id: The GPU's device id.
         used_memory_bytes: GPU memory the process holds, bytes; None if unknown.
+        sm_util_percent: Its mean SM utilization since the previous process list, % of the
+            GPU (NVML's per-process samples); None where the GPU cannot tell (MIG mode,
+            many consumer GPUs) or NVML has no sample of it since.
     """
 
     pid: int
     device_id: str
     used_memory_bytes: int | None = None
+    sm_util_percent: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 
 ATTRIBUTION = {
+    "process-utilization": "GPUs on which the job's processes held a compute context "
+    "(NVML's process list), shared with other processes by their SM utilization",
     "compute-processes": "GPUs on which the job's processes held a compute context "
-    "(NVML's process list), shared by utilization where several processes ran",
+    "(NVML's process list), shared equally where several processes ran",
     "local-rank": "the GPU of the process's LOCAL_RANK (NVML could not see the processes)",
     "visible-devices": "every visible GPU (neither NVML nor LOCAL_RANK could tell)",
     "none": "no GPU was charged",

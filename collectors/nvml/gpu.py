@@ -69,6 +69,10 @@ class Gpu:
         errors: Failed reads since it was opened (transient errors included).
         failures: Consecutive failed reads (0 once it answers again).
         retry_at_s: Before this monotonic time it is not read (backoff after failures).
+        process_utilization: Whether it may sample per-process utilization (False once
+            NVML said it cannot: MIG mode, many consumer GPUs).
+        utilization_seen_us: Timestamp of the newest per-process utilization sample read,
+            NVML's CPU timestamp in us (0: none yet).
     """
 
     device: Device
@@ -80,6 +84,8 @@ class Gpu:
     errors: int = 0
     failures: int = 0
     retry_at_s: float = 0.0
+    process_utilization: bool = True
+    utilization_seen_us: int = 0
 
 
 def field_value(value: Any) -> float:

@@ -117,7 +117,8 @@ runs = sa.Table(
     sa.Column("hardware", sa.String(300), nullable=True),
     # process | machine
     sa.Column("mode", sa.String(16), nullable=True),
-    # How GPUs were charged: compute-processes | local-rank | visible-devices | none
+    # How GPUs were charged: process-utilization | compute-processes | mig-slices |
+    # local-rank | visible-devices | none
     sa.Column("attribution", sa.String(32), nullable=True),
     sa.Column("flags", sa.JSON, nullable=False, default=list),
     sa.Column("command", sa.Text, nullable=True),

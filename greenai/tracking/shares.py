@@ -4,8 +4,12 @@
 - Other GPUs: by NVML's running-process list, read at the series rate from the first span on
   (:class:`GpuWatch`). The process tree is walked again only when the set of listed
   pids changes; after the job's processes leave a GPU (a child exited), the last list
-  that named them keeps applying. Where NVML cannot tell, the device of the local rank,
-  else every visible device (see :mod:`greenai.tracking.attribution`).
+  that named them keeps applying. A GPU the job shares is split by the processes' SM
+  utilization over the segment, taken afresh from every list, where NVML samples it
+  (``process_utilization``; while no process has a new sample, the last split stands),
+  else equally among the listed processes (``process_list``). Where NVML cannot tell,
+  the device of the local rank, else every visible device (see
+  :mod:`greenai.tracking.attribution`).
 - CPU, psys and DRAM counters that cover the whole machine (RAPL) in process mode: the
   process tree's share of the machine's busy CPU time over the segment
   (:class:`CpuTimeShare`). DRAM follows the same rule: its counter covers every DIMM,
@@ -26,6 +30,7 @@ from greenai.tracking.attribution import (
     RULE_MIG,
     RULE_NONE,
     RULE_PROCESSES,
+    RULE_UTILIZATION,
     RULE_VISIBLE,
     GpuAttribution,
     attribute_gpus,
@@ -34,6 +39,7 @@ from greenai.tracking.attribution import (
 
 _SHARE_RULES = {
     RULE_PROCESSES: spans.PROCESS_LIST,
+    RULE_UTILIZATION: spans.PROCESS_UTILIZATION,
     RULE_LOCAL_RANK: spans.LOCAL_RANK,
     RULE_VISIBLE: spans.VISIBLE_DEVICES,
 }
@@ -41,11 +47,21 @@ _RUN_RULES = {v: k for k, v in _SHARE_RULES.items()} | {spans.MIG_SLICES: RULE_M
 
 
 def run_rule(share_rules: Iterable[str]) -> str:
-    """The run-level GPU rule (``compute-processes``, ``mig-slices``, ``local-rank``,
-    ``visible-devices`` or ``none``) from the share rules its GPU rows carry, the best
-    one seen."""
+    """The run-level GPU rule (``process-utilization``, ``compute-processes``,
+    ``mig-slices``, ``local-rank``, ``visible-devices`` or ``none``) from the share rules
+    its GPU rows carry, the best one seen.
+
+    A GPU split by utilization was matched by the process list too, and the job's unused
+    GPUs carry ``process_list``: utilization, the finer rule, ranks first.
+    """
     seen = {part for rule in share_rules for part in rule.replace(",", "+").split("+")}
-    order = (spans.PROCESS_LIST, spans.MIG_SLICES, spans.LOCAL_RANK, spans.VISIBLE_DEVICES)
+    order = (
+        spans.PROCESS_UTILIZATION,
+        spans.PROCESS_LIST,
+        spans.MIG_SLICES,
+        spans.LOCAL_RANK,
+        spans.VISIBLE_DEVICES,
+    )
     for share_rule in order:
         if share_rule in seen:
             return _RUN_RULES[share_rule]
@@ -73,6 +89,7 @@ class GpuWatch:
         self.pid = os.getpid() if pid is None else pid
         self._tree = tree
         self._listed: frozenset[tuple[int, str]] | None = None
+        self._ours: set[int] = set()
         self._current: GpuAttribution | None = None
         self._by_processes: GpuAttribution | None = None
         self.environ: Mapping[str, str] = os.environ
@@ -83,12 +100,18 @@ class GpuWatch:
         return self._current is not None
 
     def observe(self, processes: list[GpuProcess] | None) -> None:
-        """Take a new process list (None: NVML cannot list processes)."""
+        """Take a new process list (None: NVML cannot list processes).
+
+        The shares are decided afresh from every list (utilization changes while the pids
+        stay); the process tree is walked only when the listed pids change.
+        """
         listed = frozenset((p.pid, p.device_id) for p in processes or ())
-        if self._current is not None and listed == self._listed:
-            return  # same pids on the same GPUs: no need to walk the process tree
-        self._listed = listed
-        seen = attribute_gpus(self.gpu_ids, processes, self._tree(self.pid), self.environ)
+        same = self._current is not None and listed == self._listed
+        if not same:
+            self._listed = listed
+            self._ours = self._tree(self.pid)
+        previous = self._current if same else None
+        seen = attribute_gpus(self.gpu_ids, processes, self._ours, self.environ, previous)
         if seen.rule == RULE_PROCESSES:
             self._by_processes = seen
         self._current = seen
@@ -98,8 +121,10 @@ class GpuWatch:
         chosen = self._by_processes or self._current
         if chosen is None:
             chosen = attribute_gpus(self.gpu_ids, None, set(), self.environ)
-        rule = _SHARE_RULES.get(chosen.rule, spans.EXCLUSIVE)
-        out = {dev: spans.Share(chosen.shares.get(dev, 0.0), rule) for dev in self.gpu_ids}
+        out = {}
+        for dev in self.gpu_ids:
+            rule = _SHARE_RULES.get(chosen.device_rules.get(dev, chosen.rule), spans.EXCLUSIVE)
+            out[dev] = spans.Share(chosen.shares.get(dev, 0.0), rule)
         for dev, (ours, total) in self.mig.items():
             # The process list of a MIG GPU names every tenant's processes, and per-process
             # utilization is not available in MIG mode: the visible slices decide.

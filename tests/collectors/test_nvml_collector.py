@@ -307,6 +307,44 @@ def test_compute_processes_skip_a_lost_gpu(fake, open_collector):
     assert collector.status()[0].lost
 
 
+def sm_utilization(processes):
+    return {p.pid: p.sm_util_percent for p in processes}
+
+
+def test_compute_processes_carry_their_mean_sm_utilization_since_the_last_read(
+    fake, open_collector
+):
+    fake.add_process(0, 1000, 1 << 30)
+    fake.add_process(0, 2000, 1 << 30)
+    fake.add_process(1, 3000, 1 << 30)  # never sampled: NVML has no sample of it
+    fake.set_process_utilization(0, 1000, 80)
+    fake.set_process_utilization(0, 2000, 20)
+    collector = open_collector()
+    fake.set_time(1.0)
+    fake.set_process_utilization(0, 1000, 50)
+    fake.set_time(3.0)
+    first = sm_utilization(collector.compute_processes())
+    assert first == {1000: pytest.approx(60.0), 2000: pytest.approx(20.0), 3000: None}
+    fake.set_process_utilization(0, 2000, 45)
+    fake.set_time(4.0)
+    second = sm_utilization(collector.compute_processes())  # only the samples since then
+    assert second == {1000: pytest.approx(50.0), 2000: pytest.approx(45.0), 3000: None}
+    assert sm_utilization(collector.compute_processes()) == dict.fromkeys((1000, 2000, 3000))
+
+
+def test_unsupported_process_utilization_leaves_the_process_list_whole(fake, open_collector):
+    fake.add_process(0, 1000, 1 << 30)
+    fake.set_process_utilization(0, 1000, 80)
+    fake.set_process_utilization_supported(0, False)  # MIG mode, many consumer GPUs
+    collector = open_collector(environ={"CUDA_VISIBLE_DEVICES": "0"})
+    fake.set_time(2.0)
+    fake.reset_calls()
+    assert collector.compute_processes() == [GpuProcess(1000, "gpu:0", 1 << 30, None)]
+    assert collector.compute_processes() == [GpuProcess(1000, "gpu:0", 1 << 30, None)]
+    assert fake.calls("nvmlDeviceGetProcessUtilization") == 1  # not asked again
+    assert not collector.status()[0].lost
+
+
 def test_cuda_visible_devices_by_index_and_uuid(fake, open_collector):
     fake.set_count(4)
     by_index = open_collector(environ={"CUDA_VISIBLE_DEVICES": "3,1"})

@@ -9,7 +9,13 @@ import sys
 import pynvml
 import pytest
 
-from tests.fake_nvml.driver import NVML_ERROR_GPU_IS_LOST, subprocess_env
+from tests.fake_nvml.driver import (
+    NVML_ERROR_GPU_IS_LOST,
+    NVML_ERROR_NOT_FOUND,
+    NVML_ERROR_NOT_SUPPORTED,
+    PROCESS_SAMPLES_KEPT,
+    subprocess_env,
+)
 
 
 @pytest.fixture
@@ -133,6 +139,37 @@ def test_process_list_follows_nvmls_two_call_protocol(nvml):
     assert pynvml.nvmlDeviceGetGraphicsRunningProcesses_v3(handle(0)) == []
     nvml.clear_processes(0)
     assert pynvml.nvmlDeviceGetComputeRunningProcesses_v3(handle(0)) == []
+
+
+def test_process_utilization_follows_nvmls_sampling_protocol(nvml):
+    nvml.set_time(0.0)
+    with pytest.raises(pynvml.NVMLError) as err:
+        pynvml.nvmlDeviceGetProcessUtilization(handle(0), 0)
+    assert err.value.value == NVML_ERROR_NOT_FOUND  # no sample yet
+    nvml.set_process_utilization(0, 4242, 70, mem_pct=12)
+    nvml.set_time(0.3)
+    samples = pynvml.nvmlDeviceGetProcessUtilization(handle(0), 0)
+    assert [(s.pid, s.timeStamp, s.smUtil, s.memUtil) for s in samples] == [
+        (4242, 100_000, 70, 12),
+        (4242, 200_000, 70, 12),
+        (4242, 300_000, 70, 12),
+    ]
+    with pytest.raises(pynvml.NVMLError) as err:
+        pynvml.nvmlDeviceGetProcessUtilization(handle(0), 300_000)
+    assert err.value.value == NVML_ERROR_NOT_FOUND  # nothing newer than the last seen
+    nvml.set_process_utilization(0, 4242, 30)  # from t = 0.3 s
+    nvml.set_time(0.5)
+    newer = pynvml.nvmlDeviceGetProcessUtilization(handle(0), 200_000)
+    assert [(s.timeStamp, s.smUtil) for s in newer] == [(300_000, 70), (400_000, 30), (500_000, 30)]
+    nvml.set_time(1000.0)
+    kept = pynvml.nvmlDeviceGetProcessUtilization(handle(0), 0)
+    assert len(kept) == PROCESS_SAMPLES_KEPT  # the driver's buffer is bounded
+    nvml.set_process_utilization_supported(0, False)
+    nvml.set_mig_mode(1, 1)  # per-process utilization is not available in MIG mode
+    for i in (0, 1):
+        with pytest.raises(pynvml.NVMLError) as err:
+            pynvml.nvmlDeviceGetProcessUtilization(handle(i), 0)
+        assert err.value.value == NVML_ERROR_NOT_SUPPORTED
 
 
 def test_counter_reset_restarts_from_zero(nvml):

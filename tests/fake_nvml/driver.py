@@ -40,8 +40,15 @@ esac
 exit 0
 """
 
+NVML_ERROR_NOT_SUPPORTED = 3
+NVML_ERROR_NOT_FOUND = 6
 NVML_ERROR_DRIVER_NOT_LOADED = 9
 NVML_ERROR_GPU_IS_LOST = 15
+
+PROCESS_SAMPLE_PERIOD_S = 0.1
+"""The fake driver samples per-process utilization every 0.1 s (at multiples of it)."""
+PROCESS_SAMPLES_KEPT = 100
+"""Samples the fake driver keeps per process (10 s)."""
 
 
 def build_fake_nvml(dest: Path) -> Path:
@@ -212,6 +219,8 @@ class FakeNvml:
             "fake_nvml_shift_counter": (i, [i, d]),
             "fake_nvml_add_process": (i, [i, u, ull]),
             "fake_nvml_clear_processes": (i, [i]),
+            "fake_nvml_set_process_utilization": (i, [i, u, u, u]),
+            "fake_nvml_set_process_utilization_supported": (i, [i, i]),
             "fake_nvml_set_utilization": (i, [i, i, u, u]),
             "fake_nvml_set_memory": (i, [i, i, ull, ull]),
             "fake_nvml_set_mig_mode": (i, [i, i]),
@@ -351,6 +360,19 @@ class FakeNvml:
     def clear_processes(self, i: int) -> None:
         """No compute process on GPU i."""
         _check(self.lib.fake_nvml_clear_processes(i), f"processes of {i}")
+
+    def set_process_utilization(self, i: int, pid: int, sm_pct: int, mem_pct: int = 0) -> None:
+        """Process ``pid`` on GPU i runs at ``sm_pct`` % SM (and ``mem_pct`` % memory) from
+        the fake's current time on: the samples of the periods that start from now carry it
+        (see :data:`PROCESS_SAMPLE_PERIOD_S`). Independent of :meth:`add_process`."""
+        rc = self.lib.fake_nvml_set_process_utilization(i, pid, sm_pct, mem_pct)
+        _check(rc, f"utilization of process {pid} on {i}")
+
+    def set_process_utilization_supported(self, i: int, supported: bool) -> None:
+        """Whether GPU i samples per-process utilization (else NVML_ERROR_NOT_SUPPORTED, as
+        in MIG mode, which the fake also applies, and on many consumer GPUs)."""
+        rc = self.lib.fake_nvml_set_process_utilization_supported(i, int(supported))
+        _check(rc, f"process utilization of {i}")
 
     def set_utilization(
         self, i: int, gpu_pct: int, mem_pct: int, *, supported: bool = True

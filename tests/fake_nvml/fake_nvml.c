@@ -5,7 +5,7 @@
  * with the ABI of nvml.h, and a set of fake_nvml_* functions that tests call through
  * ctypes to script the devices: count, names, UUIDs, a power waveform over time, an
  * energy counter that is the exact integral of that waveform, unsupported features,
- * lost GPUs, counter resets, compute processes, MIG instances.
+ * lost GPUs, counter resets, compute processes and their SM utilization, MIG instances.
  *
  * Build: gcc -shared -fPIC -Wl,-soname,libnvidia-ml.so.1 -o libnvidia-ml.so.1 fake_nvml.c -lm
  *
@@ -15,6 +15,13 @@
  * where W is the analytic antiderivative (J) of the device's power waveform; base_mj and
  * t_ref are re-based whenever the waveform or the clock changes, so the counter stays
  * continuous. The counter is returned in whole millijoules (floor), as NVML does.
+ *
+ * Per-process utilization is a piecewise schedule per (GPU, pid), each value in effect
+ * from the time it was set. The driver's samples are taken every
+ * PROCESS_SAMPLE_PERIOD_US, at timestamps k * period (CPU time, us); a sample covers the
+ * period before its timestamp and carries the value in effect at that period's start.
+ * Only the newest PROCESS_SAMPLES_KEPT samples of each process are kept. Set the manual
+ * clock before scheduling utilization: schedules are in the clock's time.
  *
  * Environment variables read at the first nvmlInit of a process (for subprocesses):
  *     FAKE_NVML_COUNT       number of GPUs (default 2)
@@ -96,6 +103,16 @@ typedef struct {
     nvmlValue_t value;
 } nvmlFieldValue_t;
 
+typedef struct {
+    unsigned int pid;
+    unsigned long long timeStamp; /* CPU timestamp, us */
+    unsigned int smUtil;
+    unsigned int memUtil;
+    unsigned int encUtil;
+    unsigned int decUtil;
+} nvmlProcessUtilizationSample_t;
+
+_Static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32, "a process sample is 32 bytes");
 _Static_assert(sizeof(nvmlMemory_t) == 24, "nvmlMemory_t is 24 bytes");
 _Static_assert(sizeof(nvmlUtilization_t) == 8, "nvmlUtilization_t is 8 bytes");
 _Static_assert(sizeof(nvmlProcessInfo_t) == 24, "nvmlProcessInfo_t is 24 bytes");
@@ -108,6 +125,9 @@ _Static_assert(sizeof(nvmlFieldValue_t) == 40, "nvmlFieldValue_t is 40 bytes");
 #define MAX_MIGS 7
 #define STR_LEN 96
 #define NO_INSTANCE 0xFFFFFFFFu
+#define MAX_UTIL_CHANGES 32
+#define PROCESS_SAMPLE_PERIOD_US 100000ull /* 0.1 s */
+#define PROCESS_SAMPLES_KEPT 100ull        /* per process: 10 s of samples */
 
 enum wave { WAVE_CONSTANT, WAVE_SQUARE, WAVE_SINE };
 
@@ -117,6 +137,15 @@ typedef struct {
     unsigned int compute_instance;
     unsigned int slices; /* gpuInstanceSliceCount of its GPU instance */
 } fake_mig;
+
+/* One process's utilization schedule: value j is in effect from from_us[j] on. */
+typedef struct {
+    unsigned int pid;
+    int nchanges;
+    unsigned long long from_us[MAX_UTIL_CHANGES];
+    unsigned int sm_pct[MAX_UTIL_CHANGES];
+    unsigned int mem_pct[MAX_UTIL_CHANGES];
+} fake_util;
 
 typedef struct {
     unsigned int multiprocessorCount;
@@ -155,6 +184,9 @@ typedef struct {
     int compute_mode;
     int nprocs;
     nvmlProcessInfo_t procs[MAX_PROCS];
+    int process_util_supported; /* 0: nvmlDeviceGetProcessUtilization is NOT_SUPPORTED */
+    int nutils;
+    fake_util utils[MAX_PROCS];
     int mig_mode; /* -1: not supported, 0 disabled, 1 enabled */
     unsigned int slices; /* GPU slices of the whole GPU (7 on A100/H100) */
     int nmigs;
@@ -192,6 +224,7 @@ static double g_manual_t;
     X(nvmlDeviceGetMemoryInfo)                                                                \
     X(nvmlDeviceGetComputeRunningProcesses_v3)                                                \
     X(nvmlDeviceGetGraphicsRunningProcesses_v3)                                               \
+    X(nvmlDeviceGetProcessUtilization)                                                        \
     X(nvmlDeviceGetEnforcedPowerLimit)                                                        \
     X(nvmlDeviceGetPowerManagementLimit)                                                      \
     X(nvmlDeviceGetTemperature)                                                               \
@@ -229,6 +262,12 @@ static double real_now(void) {
 }
 
 static double now_s(void) { return g_manual_clock ? g_manual_t : real_now(); }
+
+/* The CPU timestamp of process utilization samples, us. */
+static unsigned long long now_us(void) {
+    double t = now_s();
+    return t <= 0.0 ? 0ull : (unsigned long long)llround(t * 1e6);
+}
 
 static const double TWO_PI = 6.283185307179586;
 
@@ -321,6 +360,7 @@ static void default_gpu(fake_gpu *g, int index, double t) {
     g->enforced_limit_mw = 700000;
     g->management_limit_mw = 700000;
     g->utilization_supported = 1;
+    g->process_util_supported = 1;
     g->memory_supported = 1;
     g->mem_total = 80ull * 1024 * 1024 * 1024;
     g->temperature_c = 40;
@@ -792,6 +832,83 @@ EXPORT nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t device
     LEAVE(rc != NVML_SUCCESS ? rc : list_processes(NULL, 0, count, infos));
 }
 
+/* The samples of one schedule newer than last_seen_us, up to now; written to out (when
+ * not NULL) from position n. Returns the new position. */
+static unsigned int util_samples(const fake_util *u, unsigned long long last_seen_us,
+                                 unsigned long long now, nvmlProcessUtilizationSample_t *out,
+                                 unsigned int n) {
+    const unsigned long long period = PROCESS_SAMPLE_PERIOD_US;
+    unsigned long long k_now = now / period;
+    unsigned long long k = (u->from_us[0] + period - 1) / period + 1; /* first period after */
+    int j = 0;
+    if (k_now >= PROCESS_SAMPLES_KEPT && k < k_now - PROCESS_SAMPLES_KEPT + 1) {
+        k = k_now - PROCESS_SAMPLES_KEPT + 1;
+    }
+    if (k < last_seen_us / period + 1) {
+        k = last_seen_us / period + 1;
+    }
+    for (; k <= k_now; k++) {
+        unsigned long long start = (k - 1) * period;
+        while (j + 1 < u->nchanges && u->from_us[j + 1] <= start) {
+            j++;
+        }
+        if (out != NULL) {
+            nvmlProcessUtilizationSample_t *sample = &out[n];
+            memset(sample, 0, sizeof(*sample));
+            sample->pid = u->pid;
+            sample->timeStamp = k * period;
+            sample->smUtil = u->sm_pct[j];
+            sample->memUtil = u->mem_pct[j];
+        }
+        n++;
+    }
+    return n;
+}
+
+/* Every process's samples newer than last_seen_us; out may be NULL (count only). */
+static unsigned int process_samples(const fake_gpu *g, unsigned long long last_seen_us,
+                                    nvmlProcessUtilizationSample_t *out) {
+    unsigned long long now = now_us();
+    unsigned int n = 0;
+    for (int p = 0; p < g->nutils; p++) {
+        n = util_samples(&g->utils[p], last_seen_us, now, out, n);
+    }
+    return n;
+}
+
+/* NVML's protocol: called with utilization NULL it returns INSUFFICIENT_SIZE and the count
+ * needed; NOT_FOUND when no sample is newer than lastSeenTimeStamp; NOT_SUPPORTED where
+ * the GPU cannot sample per-process utilization (MIG mode, many consumer GPUs). */
+EXPORT nvmlReturn_t nvmlDeviceGetProcessUtilization(nvmlDevice_t device,
+                                                    nvmlProcessUtilizationSample_t *utilization,
+                                                    unsigned int *processSamplesCount,
+                                                    unsigned long long lastSeenTimeStamp) {
+    fake_gpu *g = NULL;
+    nvmlReturn_t rc;
+    unsigned int n;
+    ENTER(nvmlDeviceGetProcessUtilization);
+    rc = check_gpu(device, &g);
+    if (rc == NVML_SUCCESS && (!g->process_util_supported || g->mig_mode == 1)) {
+        rc = NVML_ERROR_NOT_SUPPORTED;
+    }
+    if (rc == NVML_SUCCESS && processSamplesCount == NULL) {
+        rc = NVML_ERROR_INVALID_ARGUMENT;
+    }
+    if (rc != NVML_SUCCESS) {
+        LEAVE(rc);
+    }
+    n = process_samples(g, lastSeenTimeStamp, NULL);
+    if (n == 0) {
+        LEAVE(NVML_ERROR_NOT_FOUND);
+    }
+    if (utilization == NULL || *processSamplesCount < n) {
+        *processSamplesCount = n;
+        LEAVE(NVML_ERROR_INSUFFICIENT_SIZE);
+    }
+    *processSamplesCount = process_samples(g, lastSeenTimeStamp, utilization);
+    LEAVE(NVML_SUCCESS);
+}
+
 /* ---- NVML: MIG ----------------------------------------------------------------------- */
 
 EXPORT nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned int *current,
@@ -1115,6 +1232,53 @@ EXPORT int fake_nvml_clear_processes(int i) {
     CONTROL_BEGIN;
     DEVICE_OR_FAIL(i);
     g_gpus[i].nprocs = 0;
+    CONTROL_END(0);
+}
+
+/* Process pid on GPU i runs at sm_pct (and mem_pct) from now on; its samples start now. */
+EXPORT int fake_nvml_set_process_utilization(int i, unsigned int pid, unsigned int sm_pct,
+                                             unsigned int mem_pct) {
+    fake_gpu *g;
+    fake_util *u = NULL;
+    unsigned long long t;
+    CONTROL_BEGIN;
+    DEVICE_OR_FAIL(i);
+    if (sm_pct > 100 || mem_pct > 100) {
+        CONTROL_END(-2);
+    }
+    g = &g_gpus[i];
+    t = now_us();
+    for (int p = 0; p < g->nutils; p++) {
+        if (g->utils[p].pid == pid) {
+            u = &g->utils[p];
+        }
+    }
+    if (u == NULL) {
+        if (g->nutils >= MAX_PROCS) {
+            CONTROL_END(-2);
+        }
+        u = &g->utils[g->nutils++];
+        memset(u, 0, sizeof(*u));
+        u->pid = pid;
+    }
+    while (u->nchanges > 0 && u->from_us[u->nchanges - 1] >= t) {
+        u->nchanges--; /* set again at the same instant (or later): the new value wins */
+    }
+    if (u->nchanges >= MAX_UTIL_CHANGES) {
+        CONTROL_END(-3);
+    }
+    u->from_us[u->nchanges] = t;
+    u->sm_pct[u->nchanges] = sm_pct;
+    u->mem_pct[u->nchanges] = mem_pct;
+    u->nchanges++;
+    CONTROL_END(0);
+}
+
+/* supported 0: nvmlDeviceGetProcessUtilization returns NVML_ERROR_NOT_SUPPORTED. */
+EXPORT int fake_nvml_set_process_utilization_supported(int i, int supported) {
+    CONTROL_BEGIN;
+    DEVICE_OR_FAIL(i);
+    g_gpus[i].process_util_supported = supported != 0;
     CONTROL_END(0);
 }
 

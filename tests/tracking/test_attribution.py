@@ -13,7 +13,13 @@ from greenai.tracking.attribution import (
     process_tree_pids,
 )
 from greenai.tracking.shares import GpuWatch
-from greenai.tracking.spans import LOCAL_RANK, PROCESS_LIST, VISIBLE_DEVICES, Share
+from greenai.tracking.spans import (
+    LOCAL_RANK,
+    PROCESS_LIST,
+    PROCESS_UTILIZATION,
+    VISIBLE_DEVICES,
+    Share,
+)
 
 GPUS = ["gpu:0", "gpu:1", "gpu:2"]
 
@@ -60,6 +66,38 @@ def test_the_watch_follows_the_process_list_and_keeps_the_last_one_naming_us() -
     unlisted.environ = {}
     unlisted.observe(None)
     assert set(unlisted.shares().values()) == {Share(1.0, VISIBLE_DEVICES)}
+
+
+def test_the_watch_splits_by_sm_utilization_afresh_at_every_list() -> None:
+    walks = []
+
+    def tree(pid: int) -> set[int]:
+        walks.append(pid)
+        return {1, 2}
+
+    def listed(ours: float | None, theirs: float | None) -> list[GpuProcess]:
+        return [GpuProcess(2, "gpu:0", sm_util_percent=ours), GpuProcess(9, "gpu:0", None, theirs)]
+
+    watch = GpuWatch(GPUS, pid=1, tree=tree)
+    watch.observe([GpuProcess(2, "gpu:0", sm_util_percent=60.0)])
+    assert watch.shares()["gpu:0"] == Share(1.0, PROCESS_LIST)  # ours alone: nothing to split
+    walks.clear()
+    watch.observe(listed(60.0, 20.0))
+    assert watch.shares()["gpu:0"] == Share(0.75, PROCESS_UTILIZATION)
+    assert watch.shares()["gpu:1"] == Share(0.0, PROCESS_LIST)
+    watch.observe(listed(10.0, 30.0))  # the same pids: a new split, no new tree walk
+    assert watch.shares()["gpu:0"] == Share(0.25, PROCESS_UTILIZATION)
+    assert len(walks) == 1
+    watch.observe(listed(None, None))  # no sample since: the last split stands
+    assert watch.shares()["gpu:0"] == Share(0.25, PROCESS_UTILIZATION)
+    watch.observe(listed(None, 30.0))  # no sample of ours: idle
+    assert watch.shares()["gpu:0"] == Share(0.0, PROCESS_UTILIZATION)
+    watch.observe([*listed(None, None), GpuProcess(7, "gpu:0")])  # new pids, no sample
+    assert watch.shares()["gpu:0"] == Share(1 / 3, PROCESS_LIST)
+    watch.observe(listed(0.0, 0.0))  # everyone idle: by process count
+    assert watch.shares()["gpu:0"] == Share(0.5, PROCESS_LIST)
+    watch.observe(listed(None, None))
+    assert watch.shares()["gpu:0"] == Share(0.5, PROCESS_LIST)
 
 
 def test_process_tree_includes_children() -> None:

@@ -71,6 +71,71 @@ def test_a_foreign_process_shares_the_gpu_only_while_it_is_there(
     assert row["share_rule"] == "process_list"
 
 
+FOREIGN = 999_999
+
+
+def shared_for_2_of_6_s(
+    fake_nvml: FakeNvml, hub: Hub, ours_pct: int, theirs_pct: int
+) -> greenai.Run:
+    """A 6 s run on gpu:0 at 60% SM; a foreign process shares the GPU from 2 s to 4 s,
+    the two running at ``ours_pct`` and ``theirs_pct``."""
+    me = os.getpid()
+    fake_nvml.add_process(0, me, GIB)
+    fake_nvml.set_process_utilization(0, me, 60)
+    with greenai.track() as run:
+        fake_nvml.set_time(2.0)
+        hub.settle()
+        fake_nvml.add_process(0, FOREIGN, GIB)  # someone else's job, for 2 s of 6
+        fake_nvml.set_process_utilization(0, FOREIGN, theirs_pct)
+        fake_nvml.set_process_utilization(0, me, ours_pct)
+        fake_nvml.set_time(4.0)
+        hub.settle()
+        fake_nvml.clear_processes(0)  # it exits
+        fake_nvml.add_process(0, me, GIB)
+        fake_nvml.set_process_utilization(0, FOREIGN, 0)
+        fake_nvml.set_process_utilization(0, me, 60)
+        fake_nvml.set_time(6.0)
+        hub.settle()
+    return run
+
+
+@pytest.mark.usefixtures("manual_hub")
+def test_a_shared_gpu_is_split_by_the_processes_sm_utilization(
+    fake_nvml: FakeNvml, manual_hub: Hub
+) -> None:
+    run = shared_for_2_of_6_s(fake_nvml, manual_hub, ours_pct=75, theirs_pct=25)
+    # 100 W on a counter: 2 s alone, 2 s at 75 / (75 + 25), 2 s alone.
+    assert gpu_j(run, "gpu:0") == pytest.approx(200.0 + 0.75 * 200.0 + 200.0, abs=0.002)
+    assert gpu_j(run, "gpu:1") == 0.0
+    (charge,) = [c for c in run.charges() if c.device_id == "gpu:0"]
+    assert charge.rule == "process_list,process_utilization"  # alone, then shared
+    row = device_row(run, "gpu:0")
+    assert row["share_rule"] == "process_list,process_utilization"
+    assert row["share"] == pytest.approx(550.0 / 600.0)
+    (reported,) = [d for d in run.to_dict()["devices"] if d["device_id"] == "gpu:0"]
+    assert reported["share_rule"] == row["share_rule"]
+    assert run.attribution == "process-utilization"
+
+
+@pytest.mark.usefixtures("manual_hub")
+def test_unsupported_process_utilization_splits_by_process_count(
+    fake_nvml: FakeNvml, manual_hub: Hub
+) -> None:
+    fake_nvml.set_process_utilization_supported(0, False)  # MIG mode, many consumer GPUs
+    run = shared_for_2_of_6_s(fake_nvml, manual_hub, ours_pct=75, theirs_pct=25)
+    assert gpu_j(run, "gpu:0") == pytest.approx(200.0 + 100.0 + 200.0, abs=0.002)
+    assert device_row(run, "gpu:0")["share_rule"] == "process_list"
+    assert run.attribution == "compute-processes"
+
+
+@pytest.mark.usefixtures("manual_hub")
+def test_an_idle_shared_gpu_splits_by_process_count(fake_nvml: FakeNvml, manual_hub: Hub) -> None:
+    run = shared_for_2_of_6_s(fake_nvml, manual_hub, ours_pct=0, theirs_pct=0)
+    assert gpu_j(run, "gpu:0") == pytest.approx(200.0 + 100.0 + 200.0, abs=0.002)
+    assert device_row(run, "gpu:0")["share_rule"] == "process_list"
+    assert run.attribution == "compute-processes"
+
+
 def test_the_first_short_run_is_charged_for_its_own_interval(fake_nvml: FakeNvml) -> None:
     with greenai.track() as run:  # the cold start: collectors open now
         time.sleep(0.3)

@@ -38,6 +38,7 @@ test: sysdeps setup lint typecheck pytest
 
 bench: sysdeps setup
 	$(PY) -m benchmarks
+	GREENAI_ORACLE_PROFILE=deep $(PY) -m pytest -q tests/tracking/test_oracle.py
 
 clean:
 	rm -rf $(VENV) artifacts .mypy_cache .ruff_cache .pytest_cache

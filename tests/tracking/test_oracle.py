@@ -16,11 +16,12 @@ collector errors) equals the model's to the millijoule; a descendant never excee
 span it belongs to.
 
 Profiles: ``ci`` (about 500 examples, the default) and ``deep`` (thousands, run by
-``make bench``): ``pytest tests/tracking/test_oracle.py --hypothesis-profile=deep``.
+``make bench``): ``GREENAI_ORACLE_PROFILE=deep pytest tests/tracking/test_oracle.py``.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,21 +45,16 @@ from greenai.tracking.record import counts_flags
 from greenai.tracking.spans import Span
 from tests.fake_nvml.driver import FakeNvml
 
-settings.register_profile(
-    "ci",
-    max_examples=500,
-    stateful_step_count=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-settings.register_profile(
-    "deep",
-    max_examples=5000,
-    stateful_step_count=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-settings.load_profile("ci")
+_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+PROFILES = {
+    "ci": settings(
+        max_examples=500, stateful_step_count=30, deadline=None, suppress_health_check=_CHECKS
+    ),
+    "deep": settings(
+        max_examples=5000, stateful_step_count=60, deadline=None, suppress_health_check=_CHECKS
+    ),
+}
+"""The oracle's own profiles (``GREENAI_ORACLE_PROFILE``), leaving other tests' alone."""
 
 GPUS = 3
 MAX_DEPTH = 4
@@ -310,4 +306,5 @@ def program(fake_nvml: FakeNvml) -> Iterator[type[Program]]:
 
 
 def test_every_generated_program_charges_each_joule_once(program: type[Program]) -> None:
-    run_state_machine_as_test(program)
+    profile = PROFILES[os.environ.get("GREENAI_ORACLE_PROFILE", "ci")]
+    run_state_machine_as_test(program, settings=profile)

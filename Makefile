@@ -27,6 +27,7 @@ demo: sysdeps setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: setup
 	$(VENV)/bin/mypy greenai collectors dashboard benchmarks

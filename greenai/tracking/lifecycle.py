@@ -112,6 +112,7 @@ def start_run(
         command=command,
     )
     run.remote = remote
+    run.finisher = finish
     recorder = Recorder(run, _writer_of(settings), _identity(settings))
     run._begin(_open_hub(run, settings))
     with _ACTIVE_LOCK:

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -85,6 +85,7 @@ class Run:
         self._stopped = threading.Event()
         self.forked_away = False
         self.remote: RemoteRun | None = None  # a parent ``greenai run``: tokens go there too
+        self.finisher: Callable[[Run, str, BaseException | None], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -141,9 +142,10 @@ class Run:
             status: completed, failed or interrupted.
             error: The exception that ended the run, if any (its type and message are kept).
         """
-        from greenai.tracking import lifecycle
-
-        lifecycle.finish(self, status, error)
+        if self.finisher is not None:  # set by the tracker that started it
+            self.finisher(self, status, error)
+        elif not self.stopped:
+            self._end(status)
         return self
 
     # -- work done ---------------------------------------------------------------

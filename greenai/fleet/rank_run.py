@@ -58,16 +58,16 @@ class RankRun(Run):
         self.rank = rank
         if self.node_energy_elsewhere:
             self.root_span.excluded_kinds = frozenset(NODE_KINDS)
-            self._flag(NODE_ENERGY_ELSEWHERE)
+            self.flag(NODE_ENERGY_ELSEWHERE)
         elif getattr(settings, "mode", "process") == "machine" and rank.local_rank is None:
-            self._flag(LOCAL_RANK_UNKNOWN)  # every rank of the node may carry its CPU/DRAM
+            self.flag(LOCAL_RANK_UNKNOWN)  # every rank of the node may carry its CPU/DRAM
 
     @property
     def node_energy_elsewhere(self) -> bool:
         """Whether another rank of this node carries its CPU and DRAM (machine mode)."""
         return getattr(self.settings, "mode", "process") == "machine" and not self.rank.counts_node
 
-    def _attribution_environ(self, gpu_count: int) -> Mapping[str, str]:
+    def gpu_environ(self, gpu_count: int) -> Mapping[str, str]:
         """The local rank from any launcher (torchrun, Slurm, MPI)."""
         return attribution_environ(self.rank, os.environ, gpu_count)
 

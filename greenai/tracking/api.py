@@ -104,7 +104,7 @@ def _count_result(run: Run, tokens: Callable[[Any], Any] | None, result: Any) ->
     try:
         counted = tokens(result)
     except Exception as exc:  # the callable's bug must not change the result
-        run._misuse(fl.TOKENS_CALLBACK, f"tokens= callable failed: {exc!r}")
+        run.misuse(fl.TOKENS_CALLBACK, f"tokens= callable failed: {exc!r}")
         return
     if isinstance(counted, Mapping):
         run.add_tokens(input=counted.get("input", 0), output=counted.get("output", 0))

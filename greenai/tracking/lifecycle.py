@@ -114,7 +114,7 @@ def start_run(
     run.remote = remote
     run.finisher = finish
     recorder = Recorder(run, _writer_of(settings), _identity(settings))
-    run._begin(_open_hub(run, settings))
+    run.mark_running(_open_hub(run, settings))
     with _ACTIVE_LOCK:
         _ACTIVE.append(run)
         _RECORDERS[run.id] = recorder
@@ -159,7 +159,7 @@ def _open_hub(run: Run, settings: Any) -> Hub | None:
         return get_hub(hub_key(settings))
     except Exception as exc:  # no measurement, but the job runs and the run is recorded
         log.warning("greenai: measurement unavailable: %s", exc)
-        run._flag(fl.monitoring_error(exc))
+        run.flag(fl.monitoring_error(exc))
         return None
 
 
@@ -179,10 +179,10 @@ def finish(run: Run, status: str, error: BaseException | None) -> None:
         status = "interrupted" if interrupted else "failed"
         run.error = f"{type(error).__name__}: {str(error)[:500]}"
     if status == "interrupted":
-        run._flag(fl.INTERRUPTED)
+        run.flag(fl.INTERRUPTED)
     try:
-        run._end(status)
-    except Exception as exc:  # pragma: no cover - _end guards itself; last resort
+        run.mark_stopped(status)
+    except Exception as exc:  # pragma: no cover - mark_stopped guards itself; last resort
         log.error("greenai: stopping run %s failed: %s", run.id, exc)
     with _ACTIVE_LOCK:
         if run in _ACTIVE:

@@ -93,30 +93,32 @@ class Run:
         """The monotonic clock the run's spans are timed on, s."""
         return self.hub.clock.monotonic() if self.hub is not None else time.monotonic()
 
-    def _begin(self, hub: Hub | None) -> None:
+    def mark_running(self, hub: Hub | None) -> None:
+        """Start measuring on ``hub`` (None: unmeasured); called by the tracker at start."""
         self.hub = hub
         self.status = "running"
         if hub is not None:
             try:
-                hub.set_attribution_environ(self._attribution_environ(len(hub.gpu_ids())))
+                hub.set_attribution_environ(self.gpu_environ(len(hub.gpu_ids())))
                 hub.begin(self.root_span)
                 return
             except Exception as exc:  # monitoring must never stop the job
-                self._flag(fl.monitoring_error(exc))
+                self.flag(fl.monitoring_error(exc))
                 self.hub = None
         self.root_span.start_s = self.now_s()
         self.root_span.started_at = datetime.now(UTC)
 
-    def _end(self, status: str) -> None:
+    def mark_stopped(self, status: str) -> None:
+        """Close open windows and the run's span; called by the tracker at stop."""
         with self._lock:
             for window in reversed(self._active_windows):
-                self._close_window(window)
+                self.close_window(window)
             span = self.root_span
             if self.hub is not None:
                 try:
                     self.hub.end(span)
                 except Exception as exc:  # monitoring must never change the outcome
-                    self._flag(fl.monitoring_error(exc))
+                    self.flag(fl.monitoring_error(exc))
             if span.end_s is None:
                 span.end_s = max(self.now_s(), span.start_s or 0.0)
                 started = span.started_at or datetime.now(UTC)
@@ -145,37 +147,35 @@ class Run:
         if self.finisher is not None:  # set by the tracker that started it
             self.finisher(self, status, error)
         elif not self.stopped:
-            self._end(status)
+            self.mark_stopped(status)
         return self
 
     # -- work done ---------------------------------------------------------------
 
-    def _flag(self, flag: str) -> None:
+    def flag(self, flag: str) -> None:
+        """Add a data-quality flag to the run, once."""
         if flag not in self.flags:
             self.flags.append(flag)
 
-    def _misuse(self, flag: str, message: str) -> None:
+    def misuse(self, flag: str, message: str) -> None:
+        """A misuse during the run: a :class:`GreenAIWarning` and a flag, never a raise."""
         warnings.warn(f"greenai: {message}", GreenAIWarning, stacklevel=3)
-        self._flag(flag)
+        self.flag(flag)
 
     def _count(self, name: str, value: object) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer() and value >= 0:
                 return int(value)
-            self._misuse(
-                fl.INVALID_COUNT, f"{name}={value!r} ignored: expected a whole number >= 0"
-            )
+            self.misuse(fl.INVALID_COUNT, f"{name}={value!r} ignored: expected a whole number >= 0")
             return None
         if value < 0:
-            self._misuse(
-                fl.INVALID_COUNT, f"{name}={value!r} ignored: expected a whole number >= 0"
-            )
+            self.misuse(fl.INVALID_COUNT, f"{name}={value!r} ignored: expected a whole number >= 0")
             return None
         return value
 
     def _late(self, what: str) -> bool:
         if self.stopped:
-            self._misuse(fl.LATE_UPDATE, f"{what} after the run stopped is ignored")
+            self.misuse(fl.LATE_UPDATE, f"{what} after the run stopped is ignored")
             return True
         return False
 
@@ -214,10 +214,10 @@ class Run:
         if self._late("log_metric"):
             return
         if not isinstance(name, str) or not name:
-            self._misuse(fl.INVALID_METRIC, f"metric name {name!r} ignored: expected a string")
+            self.misuse(fl.INVALID_METRIC, f"metric name {name!r} ignored: expected a string")
             return
         if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            self._misuse(fl.INVALID_METRIC, f"metric {name}={value!r} ignored: expected a number")
+            self.misuse(fl.INVALID_METRIC, f"metric {name}={value!r} ignored: expected a number")
             return
         with self._lock:
             self.metrics.append(
@@ -231,7 +231,8 @@ class Run:
         parent = self._active_windows[-1] if self._active_windows else None
         return Window(self, name, parent)
 
-    def _open_window(self, window: Window) -> None:
+    def open_window(self, window: Window) -> None:
+        """Start measuring a window of this run (its ``__enter__``)."""
         if self._late(f"window {window.name!r}"):
             return
         with self._lock:
@@ -239,11 +240,12 @@ class Run:
                 try:
                     self.hub.begin(window.span)
                 except Exception as exc:  # never harm the job
-                    self._flag(fl.monitoring_error(exc))
+                    self.flag(fl.monitoring_error(exc))
             self.windows.append(window)
             self._active_windows.append(window)
 
-    def _close_window(self, window: Window) -> None:
+    def close_window(self, window: Window) -> None:
+        """Stop measuring a window of this run (its ``__exit__``; idempotent)."""
         with self._lock:
             if window.closed or window not in self._active_windows:
                 return
@@ -252,12 +254,12 @@ class Run:
                 try:
                     self.hub.end(window.span)
                 except Exception as exc:  # never harm the job
-                    self._flag(fl.monitoring_error(exc))
+                    self.flag(fl.monitoring_error(exc))
             self._active_windows.remove(window)
 
     # -- accounting ---------------------------------------------------------------
 
-    def _attribution_environ(self, gpu_count: int) -> Mapping[str, str]:
+    def gpu_environ(self, gpu_count: int) -> Mapping[str, str]:
         """Where the GPU fallback rules read ``LOCAL_RANK`` from."""
         del gpu_count
         return os.environ

@@ -38,11 +38,11 @@ class Window:
         self.closed = False
 
     def __enter__(self) -> Window:
-        self.run._open_window(self)
+        self.run.open_window(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.run._close_window(self)
+        self.run.close_window(self)
 
     def charges(self) -> list[Charge]:
         """The window's charged energy per device (its run's shares, segment by segment)."""

@@ -15,27 +15,15 @@ from greenai.tracking.accounting import (
     energy_by_kind,
     measured_energy_j,
 )
-from greenai.tracking.shares import run_rule
+from greenai.tracking.shares import gpu_rule
 from greenai.tracking.spans import MIG_SLICES, Span
 
 if TYPE_CHECKING:
     from collectors.sampler import Sampler
     from greenai.tracking.run import Run
 
-_WINDOW_COLUMNS = (
-    "id",
-    "parent_window_id",
-    "name",
-    "started_at",
-    "ended_at",
-    "duration_s",
-    "energy_j",
-    "energy_by_kind",
-    "tokens_input",
-    "tokens_output",
-    "samples",
-    "flags",
-)
+_WINDOW_COLUMNS = ("id", "parent_window_id", "name", "started_at", *beat.WINDOW_COLUMNS)
+"""The windows columns of a full record: what a heartbeat updates, and what never changes."""
 
 
 def quality_flags(run: Run, charges: list[Charge] | None = None) -> list[str]:
@@ -86,11 +74,6 @@ def counts_flags(span: Span, sampler: Sampler) -> list[str]:
         found.append(fl.SAMPLING_GAPS)
     found += [fl.counter_reset(dev) for dev in sorted(own.counter_resets)]
     return found
-
-
-def gpu_rule(charges: list[Charge]) -> str:
-    """How GPUs were charged: compute-processes, local-rank, visible-devices or none."""
-    return run_rule(c.rule for c in charges if c.kind == "gpu")
 
 
 def hardware_summary(run: Run, charges: list[Charge]) -> str | None:

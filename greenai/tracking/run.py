@@ -24,7 +24,7 @@ from greenai.tracking.accounting import (
 from greenai.tracking.hub import Hub
 from greenai.tracking.meta import RunMeta
 from greenai.tracking.remote import RemoteRun
-from greenai.tracking.shares import run_rule
+from greenai.tracking.shares import gpu_rule
 from greenai.tracking.spans import Span
 from greenai.tracking.window import Window
 
@@ -267,7 +267,7 @@ class Run:
     @property
     def attribution(self) -> str:
         """How GPUs were charged: compute-processes, local-rank, visible-devices or none."""
-        return run_rule(c.rule for c in self.charges() if c.kind == "gpu")
+        return gpu_rule(self.charges())
 
     def charges(self) -> list[Charge]:
         """Energy charged to the run per device, with how each share was decided."""

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from collectors.types import GpuProcess
 from greenai.tracking import spans
+from greenai.tracking.accounting import Charge
 from greenai.tracking.attribution import (
     RULE_LOCAL_RANK,
     RULE_MIG,
@@ -66,6 +67,11 @@ def run_rule(share_rules: Iterable[str]) -> str:
         if share_rule in seen:
             return _RUN_RULES[share_rule]
     return RULE_NONE
+
+
+def gpu_rule(charges: Iterable[Charge]) -> str:
+    """How a span's GPUs were charged (see :func:`run_rule`), from its charges."""
+    return run_rule(c.rule for c in charges if c.kind == "gpu")
 
 
 class GpuWatch:

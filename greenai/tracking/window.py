@@ -48,9 +48,10 @@ class Window:
         """The window's charged energy per device (its run's shares, segment by segment)."""
         return charges_of(self.span, self.run.hub.lock if self.run.hub is not None else None)
 
-    def energy_j(self) -> float | None:
-        """IT energy of the window, J, or None when below the counters' resolution."""
-        charges = self.charges()
+    def energy_j(self, charges: list[Charge] | None = None) -> float | None:
+        """IT energy of the window, J, or None when below the counters' resolution
+        (``charges``: :meth:`charges`, where the caller has them already)."""
+        charges = self.charges() if charges is None else charges
         if below_resolution(charges, self.span.duration_s(self.run.now_s())):
             if FLAG_BELOW_RESOLUTION not in self.flags:
                 self.flags.append(FLAG_BELOW_RESOLUTION)
@@ -59,7 +60,8 @@ class Window:
 
     def to_dict(self) -> dict[str, Any]:
         """The window as the ledger stores it (field names with units)."""
-        energy_j = self.energy_j()
+        charges = self.charges()
+        energy_j = self.energy_j(charges)
         tokens = self.tokens_output or 0
         return {
             "id": self.id,
@@ -69,7 +71,7 @@ class Window:
             "ended_at": self.span.ended_at,
             "duration_s": self.span.duration_s(self.run.now_s()),
             "energy_j": energy_j,
-            "energy_by_kind": energy_by_kind(self.charges()) if energy_j is not None else {},
+            "energy_by_kind": energy_by_kind(charges) if energy_j is not None else {},
             "tokens_input": self.tokens_input,
             "tokens_output": self.tokens_output,
             "samples": self.samples,

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from collectors.base import Collector
 from collectors.cpu_tdp import available_cpus, estimate_cpu_power, read_cpuinfo, tdp_override
-from collectors.cputime import ProcessTreeCpuTime, machine_busy_cpu_s
+from collectors.cputime import ProcessTreeCpuTime, TreeWalk, machine_busy_cpu_s
 from collectors.errors import CollectorError, Unavailable
 from collectors.types import Availability, Device, Kind, Method, Reading
 
@@ -87,6 +87,7 @@ class CpuModelCollector(Collector):
         proc_root: Path = Path("/proc"),
         cgroup_root: Path = Path("/sys/fs/cgroup"),
         cpu_seconds: Callable[[], float] | None = None,
+        walk: TreeWalk | None = None,
     ) -> CpuModelCollector:
         """Build the estimate for this machine.
 
@@ -100,6 +101,7 @@ class CpuModelCollector(Collector):
             cgroup_root: The cgroup file system, for CPU quotas.
             cpu_seconds: Cumulative CPU-seconds source replacing the process tree's
                 (process mode) or the machine's busy time (machine mode).
+            walk: A walk of the job's tree shared with other readers (process mode).
 
         Raises:
             ValueError: Invalid ``mode`` or TDP override.
@@ -117,7 +119,7 @@ class CpuModelCollector(Collector):
             cpus_note = f"{info.logical_cpus} logical CPUs"
             scope = f"machine mode: idle {IDLE_SHARE:.0%} of full load plus busy CPU time"
         if cpu_seconds is None:
-            cpu_seconds = _default_source(mode, job_pid, proc_root)
+            cpu_seconds = _default_source(mode, job_pid, proc_root, walk)
         p_max_w = power.per_cpu_w * n_cpus
         device = Device(
             DEVICE_ID,
@@ -169,11 +171,13 @@ class CpuModelCollector(Collector):
         return [Reading(DEVICE_ID, Kind.CPU, now_s, power_w, energy_j, Method.MODEL)]
 
 
-def _default_source(mode: str, pid: int, proc_root: Path) -> Callable[[], float]:
+def _default_source(
+    mode: str, pid: int, proc_root: Path, walk: TreeWalk | None
+) -> Callable[[], float]:
     if mode == "machine":
         return machine_busy_cpu_s
     try:
-        return ProcessTreeCpuTime(pid, proc_root=proc_root).total_s
+        return ProcessTreeCpuTime(pid, proc_root=proc_root, walk=walk).total_s
     except ProcessLookupError as exc:
         raise Unavailable("cpu-model", f"process {pid} not found: {exc}") from exc
 

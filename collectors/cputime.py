@@ -26,7 +26,9 @@ its parent reaped it, and a reaped child's time can cover for one that was not (
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,7 +94,7 @@ def parse_proc_stat(text: str) -> ProcStat:
 def read_proc_stat(pid: int, proc_root: Path = PROC_ROOT) -> ProcStat | None:
     """The stat of ``pid``, or None if it is gone or unreadable."""
     try:
-        fd = os.open(proc_root / str(pid) / "stat", os.O_RDONLY)
+        fd = os.open(f"{proc_root}/{pid}/stat", os.O_RDONLY)
     except OSError:
         return None
     try:
@@ -105,7 +107,7 @@ def read_proc_stat(pid: int, proc_root: Path = PROC_ROOT) -> ProcStat | None:
 
 def _children_from_task_files(pid: int, proc_root: Path) -> list[int]:
     """Direct children of ``pid``, from its threads' ``children`` files."""
-    task = proc_root / str(pid) / "task"
+    task = f"{proc_root}/{pid}/task"
     try:
         tids = os.listdir(task)
     except OSError:
@@ -113,10 +115,15 @@ def _children_from_task_files(pid: int, proc_root: Path) -> list[int]:
     children: list[int] = []
     for tid in tids:
         try:
-            with open(task / tid / "children", "rb") as fh:
-                children.extend(int(c) for c in fh.read().split())
+            fd = os.open(f"{task}/{tid}/children", os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            children.extend(int(c) for c in os.read(fd, 65536).split())
         except (OSError, ValueError):
             continue
+        finally:
+            os.close(fd)
     return children
 
 
@@ -141,8 +148,9 @@ def tree_stats(seeds: Iterable[int], proc_root: Path = PROC_ROOT) -> dict[int, P
     queue = list(dict.fromkeys(seeds))
     if not queue:
         return {}
-    first = proc_root / str(queue[0]) / "task" / str(queue[0]) / "children"
-    if not first.exists():  # the kernel has no children files, or the seed is gone
+    if not os.path.exists(
+        f"{proc_root}/{queue[0]}/task/{queue[0]}/children"
+    ):  # the kernel has no children files, or the seed is gone
         return _tree_from_scan(queue, proc_root)
     found: dict[int, ProcStat] = {}
     while queue:
@@ -171,14 +179,63 @@ def _tree_from_scan(seeds: list[int], proc_root: Path) -> dict[int, ProcStat]:
     return found
 
 
-def process_tree_rss_bytes(pid: int, proc_root: Path = PROC_ROOT) -> int:
+class TreeWalk:
+    """The live members of one process tree, walked at most once per ``max_age_s``.
+
+    The CPU and DRAM models both read the job's tree at every series tick and boundary;
+    sharing one walk, a tick reads ``/proc`` once rather than once per model.
+    """
+
+    def __init__(
+        self,
+        pid: int,
+        proc_root: Path = PROC_ROOT,
+        *,
+        max_age_s: float = 0.02,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Walk ``pid``'s tree on demand.
+
+        Args:
+            pid: The root process.
+            proc_root: The ``/proc`` folder.
+            max_age_s: A walk younger than this is reused, s.
+            clock: Monotonic clock deciding a walk's age, s.
+        """
+        self.pid = pid
+        self.proc_root = proc_root
+        self._max_age_s = max_age_s
+        self._clock = clock
+        self._stats: dict[int, ProcStat] = {}
+        self._walked_at_s = float("-inf")
+        self._lock = threading.Lock()
+
+    def stats(self) -> dict[int, ProcStat]:
+        """The stats of the root and its live descendants (a copy the caller may change)."""
+        with self._lock:
+            now_s = self._clock()
+            if now_s - self._walked_at_s > self._max_age_s or now_s < self._walked_at_s:
+                self._stats = tree_stats([self.pid], self.proc_root)
+                self._walked_at_s = now_s
+            return dict(self._stats)
+
+
+def process_tree_rss_bytes(
+    pid: int, proc_root: Path = PROC_ROOT, walk: TreeWalk | None = None
+) -> int:
     """Resident memory of ``pid`` and its live descendants, bytes.
 
     A sum of RSS: pages shared between members (fork copy-on-write, shared libraries)
     count once per member, so this is an upper bound of the tree's own memory.
+
+    Args:
+        pid: The root process.
+        proc_root: The ``/proc`` folder.
+        walk: A shared walk of ``pid``'s tree to read instead of walking it again.
     """
     page_bytes = os.sysconf("SC_PAGE_SIZE")
-    return sum(s.rss_pages for s in tree_stats([pid], proc_root).values()) * page_bytes
+    stats = walk.stats() if walk is not None else tree_stats([pid], proc_root)
+    return sum(s.rss_pages for s in stats.values()) * page_bytes
 
 
 class ProcessTreeCpuTime:
@@ -190,7 +247,12 @@ class ProcessTreeCpuTime:
     """
 
     def __init__(
-        self, pid: int, *, proc_root: Path = PROC_ROOT, ticks_per_s: int | None = None
+        self,
+        pid: int,
+        *,
+        proc_root: Path = PROC_ROOT,
+        ticks_per_s: int | None = None,
+        walk: TreeWalk | None = None,
     ) -> None:
         """Follow ``pid``'s tree.
 
@@ -198,6 +260,7 @@ class ProcessTreeCpuTime:
             pid: The root process.
             proc_root: The ``/proc`` folder.
             ticks_per_s: Clock ticks per second of ``/proc`` times (default ``SC_CLK_TCK``).
+            walk: A shared walk of ``pid``'s tree to read instead of walking it again.
 
         Raises:
             ProcessLookupError: ``pid`` does not exist.
@@ -209,6 +272,7 @@ class ProcessTreeCpuTime:
         if root is None:
             raise ProcessLookupError(f"no process {pid} in {proc_root}")
         self._root_start_ticks = root.start_ticks
+        self._walk = walk
         self._known: dict[int, ProcStat] = {}
         self._dead_ticks = 0
         self._last_ticks = 0
@@ -225,7 +289,10 @@ class ProcessTreeCpuTime:
 
     def _current(self) -> dict[int, ProcStat]:
         """Live members: the root's tree plus members followed since (re-parented ones)."""
-        stats = tree_stats([self.pid], self._proc_root)
+        if self._walk is not None:
+            stats = self._walk.stats()
+        else:
+            stats = tree_stats([self.pid], self._proc_root)
         root = stats.get(self.pid)
         if root is None or root.start_ticks != self._root_start_ticks:
             stats = {}  # the root exited (its pid may even belong to another process now)

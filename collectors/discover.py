@@ -73,6 +73,7 @@ def discover(
         gpus: Whether to try NVML.
     """
     from collectors.cpu_model import CpuModelCollector
+    from collectors.cputime import TreeWalk
     from collectors.dram_model import DramModelCollector
     from collectors.rapl import RaplCollector
 
@@ -91,11 +92,12 @@ def discover(
         avail,
     )
     kinds = {d.kind for d in rapl.devices()} if rapl is not None else set()
+    walk = TreeWalk(job_pid)  # one walk of the job's tree per tick serves both models
     if Kind.CPU not in kinds and Kind.PSYS not in kinds:
         _try(
             "cpu-model",
             lambda: CpuModelCollector.open(
-                mode=mode, pid=job_pid, tdp_w=cpu_tdp_w, clock=clock, environ=env
+                mode=mode, pid=job_pid, tdp_w=cpu_tdp_w, clock=clock, environ=env, walk=walk
             ),
             found,
             avail,
@@ -103,7 +105,9 @@ def discover(
     if Kind.DRAM not in kinds:
         _try(
             "dram-model",
-            lambda: DramModelCollector.open(mode=mode, pid=job_pid, clock=clock, environ=env),
+            lambda: DramModelCollector.open(
+                mode=mode, pid=job_pid, clock=clock, environ=env, walk=walk
+            ),
             found,
             avail,
         )

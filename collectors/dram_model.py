@@ -25,7 +25,7 @@ from pathlib import Path
 
 from collectors.base import Collector
 from collectors.cpu_model import check_mode
-from collectors.cputime import process_tree_rss_bytes, read_proc_stat
+from collectors.cputime import TreeWalk, process_tree_rss_bytes, read_proc_stat
 from collectors.errors import CollectorError, Unavailable
 from collectors.types import Availability, Device, Kind, Method, Reading
 
@@ -97,6 +97,7 @@ class DramModelCollector(Collector):
         proc_root: Path = Path("/proc"),
         w_per_gb: float | None = None,
         memory_bytes: Callable[[], int] | None = None,
+        walk: TreeWalk | None = None,
     ) -> DramModelCollector:
         """Build the estimate.
 
@@ -108,6 +109,7 @@ class DramModelCollector(Collector):
             proc_root: The ``/proc`` folder.
             w_per_gb: Model power per GB, W (default ``GREENAI_DRAM_W_PER_GB``, else 0.375).
             memory_bytes: Memory source replacing the process tree's RSS or MemTotal, bytes.
+            walk: A walk of the job's tree shared with other readers (process mode).
 
         Raises:
             ValueError: Invalid ``mode`` or W/GB.
@@ -117,7 +119,7 @@ class DramModelCollector(Collector):
         watts = _w_per_gb(w_per_gb, environ)
         job_pid = os.getpid() if pid is None else pid
         if memory_bytes is None:
-            memory_bytes = _default_source(mode, job_pid, proc_root)
+            memory_bytes = _default_source(mode, job_pid, proc_root, walk)
         if mode == "process":
             scope = "process mode: resident memory (RSS) of the job's process tree"
         else:
@@ -152,7 +154,9 @@ class DramModelCollector(Collector):
         return [Reading(DEVICE_ID, Kind.DRAM, now_s, power_w, self._energy_j, Method.MODEL)]
 
 
-def _default_source(mode: str, pid: int, proc_root: Path) -> Callable[[], int]:
+def _default_source(
+    mode: str, pid: int, proc_root: Path, walk: TreeWalk | None
+) -> Callable[[], int]:
     if mode == "machine":
         try:
             total = mem_total_bytes(proc_root)
@@ -161,7 +165,7 @@ def _default_source(mode: str, pid: int, proc_root: Path) -> Callable[[], int]:
         return lambda: total
     if read_proc_stat(pid, proc_root) is None:
         raise Unavailable("dram-model", f"process {pid} not found in {proc_root}")
-    return lambda: process_tree_rss_bytes(pid, proc_root)
+    return lambda: process_tree_rss_bytes(pid, proc_root, walk)
 
 
 def probe(

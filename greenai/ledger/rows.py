@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,16 +52,43 @@ def complete(
     Raises:
         ValueError: A row has a key that is not a column.
     """
-    skipped = set(skip)
-    columns = [c for c in table.columns if c.name not in skipped]
+    names = _column_names(table)
+    plan = _completion_plan(table, frozenset(skip))
     out: list[dict[str, Any]] = []
     for row in rows:
-        check_keys(table, row, where)
-        full = {c.name: row[c.name] if c.name in row else column_default(c) for c in columns}
+        if not names.issuperset(row):
+            check_keys(table, row, where)
+        full = {
+            name: row[name]
+            if name in row
+            else (constant if column is None else column_default(column))
+            for name, column, constant in plan
+        }
         if fixed:
             full.update(fixed)
         out.append(full)
     return out
+
+
+@cache
+def _column_names(table: sa.Table) -> frozenset[str]:
+    return frozenset(table.c.keys())
+
+
+@cache
+def _completion_plan(
+    table: sa.Table, skip: frozenset[str]
+) -> tuple[tuple[str, sa.Column[Any] | None, Any], ...]:
+    """Per column: its name, the column when its default is computed per row (else None),
+    and the constant default otherwise."""
+    plan = []
+    for column in table.columns:
+        if column.name in skip:
+            continue
+        default = column.default
+        per_row = isinstance(default, sa.ColumnDefault) and default.is_callable
+        plan.append((column.name, column if per_row else None, column_default(column)))
+    return tuple(plan)
 
 
 def run_row(run: Mapping[str, Any]) -> dict[str, Any]:

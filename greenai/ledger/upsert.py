@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,16 +14,26 @@ CHUNK_ROWS = 500
 
 def dialect_insert(conn: Connection, table: sa.Table) -> Any:
     """The dialect's ``insert`` with ``on_conflict_*``, or None when it has none."""
-    name = conn.dialect.name
-    if name == "sqlite":
+    return _dialect_insert(conn.dialect.name, table)
+
+
+def _dialect_insert(dialect_name: str, table: sa.Table) -> Any:
+    if dialect_name == "sqlite":
         from sqlalchemy.dialects import sqlite
 
         return sqlite.insert(table)
-    if name == "postgresql":
+    if dialect_name == "postgresql":
         from sqlalchemy.dialects import postgresql
 
         return postgresql.insert(table)
     return None
+
+
+@cache
+def _insert_or_skip(dialect_name: str, table: sa.Table) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for ``table``, built once per dialect."""
+    stmt = _dialect_insert(dialect_name, table)
+    return None if stmt is None else stmt.on_conflict_do_nothing()
 
 
 def _key_clause(table: sa.Table, row: dict[str, Any], keys: Sequence[str]) -> Any:
@@ -58,11 +69,11 @@ def insert_ignore(
     conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
 ) -> None:
     """Inserts ``rows``; those whose ``keys`` already exist are left alone."""
+    stmt = _insert_or_skip(conn.dialect.name, table)
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = list(rows[start : start + CHUNK_ROWS])
-        stmt = dialect_insert(conn, table)
         if stmt is not None:
-            conn.execute(stmt.on_conflict_do_nothing(), chunk)
+            conn.execute(stmt, chunk)
             continue
         for row in chunk:
             found = conn.execute(

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from collectors.cputime import (
     ProcessTreeCpuTime,
+    TreeWalk,
     machine_busy_cpu_s,
     parse_proc_stat,
     process_tree_rss_bytes,
@@ -195,6 +196,50 @@ def test_tree_rss_sums_the_members(proc: FakeProc) -> None:
     proc.spawn(99, 1, rss=7000)
     page = os.sysconf("SC_PAGE_SIZE")
     assert process_tree_rss_bytes(10, proc.root) == 150 * page
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now_s = 0.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+def test_a_shared_walk_is_reused_until_it_is_older_than_its_age(proc: FakeProc) -> None:
+    clock = ManualClock()
+    walk = TreeWalk(10, proc.root, max_age_s=0.02, clock=clock)
+    tree = ProcessTreeCpuTime(10, proc_root=proc.root, ticks_per_s=TICKS, walk=walk)
+    page = os.sysconf("SC_PAGE_SIZE")
+    proc.procs[10].rss = 100
+    proc.run(10, 0)
+    assert (tree.total_s(), process_tree_rss_bytes(10, proc.root, walk)) == (1.0, 100 * page)
+    proc.spawn(20, 10, utime=50, rss=50)
+    clock.now_s = 0.01  # one tick: both readers see the same walk
+    assert (tree.total_s(), process_tree_rss_bytes(10, proc.root, walk)) == (1.0, 100 * page)
+    clock.now_s = 0.05
+    assert (tree.total_s(), process_tree_rss_bytes(10, proc.root, walk)) == (1.5, 150 * page)
+    clock.now_s = -1.0  # a clock that went back walks again
+    proc.run(20, 10)
+    assert tree.total_s() == 1.6
+
+
+def test_a_shared_walk_gives_the_unshared_figures(proc: FakeProc) -> None:
+    clock = ManualClock()
+    walk = TreeWalk(10, proc.root, clock=clock)
+    shared = ProcessTreeCpuTime(10, proc_root=proc.root, ticks_per_s=TICKS, walk=walk)
+    alone = _tree(proc)
+    steps = [
+        lambda: proc.spawn(20, 10, utime=5),
+        lambda: proc.spawn(30, 20, utime=40),
+        lambda: proc.reap(20),
+        lambda: proc.run(30, 60),
+        lambda: proc.vanish(30),
+    ]
+    for step in steps:
+        step()
+        clock.now_s += 1.0
+        assert shared.total_s() == alone.total_s()
 
 
 def test_a_missing_process_raises_lookup_error(tmp_path: Path) -> None:

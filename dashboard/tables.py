@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard import units
+from greenai.interop.formula_cells import csv_value
 from greenai.queries.compare import METRICS
 
 
@@ -64,6 +65,11 @@ def compare_stats(stats: pd.DataFrame, metrics: Iterable[str] = tuple(METRICS)) 
         for part, name in (("mean", "mean"), ("low", "95% CI low"), ("high", "95% CI high")):
             out[f"{unit} {name}"] = stats[f"{metric}_{part}"].astype(float)
     return out
+
+
+def csv_text(table: pd.DataFrame) -> str:
+    """A table as CSV, its text cells safe from spreadsheet formulas; numbers unchanged."""
+    return str(table.map(csv_value).to_csv(index=False))
 
 
 def compare_compact(stats: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -42,7 +42,7 @@ stats = shaping.sort_stats(
 )
 st.altair_chart(charts.metric_bars(stats, metric, unit), width="stretch")
 st.dataframe(tables.compare_compact(stats, metric), hide_index=True)
-csv = tables.compare_stats(stats).to_csv(index=False)
+csv = tables.csv_text(tables.compare_stats(stats))
 st.download_button("Download CSV", csv, "greenai-compare.csv", "text/csv")
 
 st.subheader("Savings against the baseline")

@@ -103,11 +103,13 @@ def _console() -> Any:
 
 
 def _csv_value(value: object) -> object:
+    from greenai.interop.formula_cells import csv_value
+
     if isinstance(value, dict | list):
-        return json.dumps(value, default=_json_default, sort_keys=True)
+        return csv_value(json.dumps(value, default=_json_default, sort_keys=True))
     if isinstance(value, datetime):
         return value.isoformat()
-    return value
+    return csv_value(value)
 
 
 @app.command("list")

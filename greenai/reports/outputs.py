@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from greenai.errors import ConfigError
+from greenai.interop.formula_cells import neutralise_text
 
 __all__ = [
     "FORMATS",
@@ -73,7 +74,8 @@ def check_formats(formats: Iterable[str] | str) -> tuple[str, ...]:
 
 
 def cell(value: Any) -> str:
-    """A CSV cell: floats in fixed notation without trailing zeros, None empty."""
+    """A CSV cell: floats in fixed notation without trailing zeros, None empty, text safe
+    from spreadsheet formulas (:func:`~greenai.interop.formula_cells.neutralise_text`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -81,6 +83,8 @@ def cell(value: Any) -> str:
     if isinstance(value, float):
         text = f"{value:.9f}".rstrip("0").rstrip(".")
         return "0" if text in ("", "-0") else text
+    if isinstance(value, str):
+        return neutralise_text(value)
     return str(value)
 
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from greenai.config.keys import PATH_KEYS, parse_value
 from greenai.config.settings import Settings, unknown_key
+from greenai.config.trust import (
+    SAFE_DIRS_ENV,
+    SafeDirs,
+    config_file_problem,
+    current_euid,
+    foreign_folder,
+)
 from greenai.errors import ConfigError
 
 __all__ = ["CONFIG_ENV", "ENV_PREFIX", "find_config_file", "load_settings"]
@@ -18,6 +27,10 @@ CONFIG_ENV = "GREENAI_CONFIG"
 """Environment variable naming the configuration file (skips the search)."""
 
 _KEYS = Settings.keys()
+_MENTION_BYTES = 1 << 20
+_GREENAI_TABLE = re.compile(rb"(?m)^[ \t]*\[?[ \t]*tool[ \t]*\.[ \t]*\"?greenai\b")
+
+log = logging.getLogger(__name__)
 
 
 def load_settings(
@@ -54,34 +67,102 @@ def load_settings(
     return Settings(**values)
 
 
-def find_config_file(environ: Mapping[str, str], cwd: Path) -> tuple[Path, bool] | None:
+def find_config_file(
+    environ: Mapping[str, str], cwd: Path, *, euid: int | None = None
+) -> tuple[Path, bool] | None:
     """The configuration file in use, and whether it is a ``pyproject.toml``.
 
     ``GREENAI_CONFIG`` names it, else the nearest ``greenai.toml``, or ``pyproject.toml``
     with a ``[tool.greenai]`` table, from ``cwd`` upwards; in one folder ``greenai.toml``
-    wins. The search ends at the home directory (included) or the filesystem root.
+    wins. The search ends at the home directory (included), the filesystem root, or a
+    folder owned by another user than the current one or root. A file found there that
+    cannot be trusted (see :mod:`greenai.config.trust`) is ignored with a warning naming
+    it; the file ``GREENAI_CONFIG`` names is used anyway, with a warning.
+
+    Args:
+        environ: The environment (``GREENAI_CONFIG``, ``GREENAI_SAFE_DIRS``, ``HOME``).
+        cwd: Where the search starts.
+        euid: The user whose files are trusted (default: the effective user).
 
     Raises:
         ConfigError: ``GREENAI_CONFIG`` names no file.
     """
+    uid = current_euid() if euid is None else euid
+    safe = SafeDirs.from_environ(environ)
     named = environ.get(CONFIG_ENV, "").strip()
     if named:
-        path = Path(named).expanduser()
-        path = path if path.is_absolute() else cwd / path
-        if not path.is_file():
-            raise ConfigError(CONFIG_ENV, named, "the path of an existing TOML file")
-        return path, path.name == "pyproject.toml"
+        return _named_file(named, cwd, uid, safe)
     home = _home(environ)
     folder = cwd.absolute()
     while True:
-        if (folder / "greenai.toml").is_file():
-            return folder / "greenai.toml", False
-        pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and _has_greenai_table(pyproject):
-            return pyproject, True
+        found = _trusted_in(folder, uid, safe)
+        if found is not None:
+            return found
         if folder in (home, folder.parent):
             return None
+        if foreign_folder(folder, uid) and not safe.covers(folder):
+            return None
         folder = folder.parent
+
+
+def _named_file(named: str, cwd: Path, uid: int | None, safe: SafeDirs) -> tuple[Path, bool]:
+    """The file ``GREENAI_CONFIG`` names: used even when untrusted, with a warning."""
+    try:
+        path = Path(named).expanduser()
+    except RuntimeError:  # ~name of an unknown user
+        path = Path(named)
+    path = path if path.is_absolute() else cwd / path
+    if not path.is_file():
+        raise ConfigError(CONFIG_ENV, named, "the path of an existing TOML file")
+    problem = config_file_problem(path, uid, safe)
+    if problem is not None:
+        log.warning(
+            "using the greenai configuration file %s because %s names it, although %s; "
+            "fix that, or list its folder in %s",
+            path,
+            CONFIG_ENV,
+            problem,
+            SAFE_DIRS_ENV,
+        )
+    return path, path.name == "pyproject.toml"
+
+
+def _trusted_in(folder: Path, uid: int | None, safe: SafeDirs) -> tuple[Path, bool] | None:
+    """The trusted configuration file of one folder; untrusted ones are warned about."""
+    toml = folder / "greenai.toml"
+    if toml.is_file():
+        problem = config_file_problem(toml, uid, safe)
+        if problem is None:
+            return toml, False
+        _warn_ignored(toml, problem)
+    pyproject = folder / "pyproject.toml"
+    if pyproject.is_file():
+        problem = config_file_problem(pyproject, uid, safe)
+        if problem is None and _has_greenai_table(pyproject):
+            return pyproject, True
+        if problem is not None and _mentions_greenai(pyproject):
+            _warn_ignored(pyproject, problem)
+    return None
+
+
+def _warn_ignored(path: Path, problem: str) -> None:
+    log.warning(
+        "ignored the greenai configuration file %s: %s; fix that, or list its folder in %s "
+        "to trust it",
+        path,
+        problem,
+        SAFE_DIRS_ENV,
+    )
+
+
+def _mentions_greenai(pyproject: Path) -> bool:
+    """Whether an untrusted pyproject.toml seems to hold greenai settings (not parsed)."""
+    try:
+        with pyproject.open("rb") as stream:
+            head = stream.read(_MENTION_BYTES)
+    except OSError:
+        return False
+    return _GREENAI_TABLE.search(head) is not None
 
 
 def _home(environ: Mapping[str, str]) -> Path | None:
@@ -109,11 +190,14 @@ def _table(path: Path, pyproject: bool) -> dict[str, Any] | None:
     try:
         with path.open("rb") as stream:
             document = tomllib.load(stream)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError("config", str(path), f"a readable TOML file ({exc})") from exc
+    except RecursionError as exc:
+        raise ConfigError("config", str(path), "a TOML file nested less deeply") from exc
     if not pyproject:
         return document
-    table = document.get("tool", {}).get("greenai")
+    tool = document.get("tool")
+    table = tool.get("greenai") if isinstance(tool, dict) else None
     if table is not None and not isinstance(table, dict):
         raise ConfigError("config", str(path), "a [tool.greenai] table")
     return table

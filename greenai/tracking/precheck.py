@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from greenai.errors import ConfigError, StorageError
 
@@ -10,10 +11,12 @@ _SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "m
 
 
 def _sqlite_file(url: str) -> Path | None:
-    """The file of a ``sqlite:///path`` URL (None for memory databases)."""
+    """The file of a ``sqlite:///path`` URL (None for memory databases and URI forms)."""
     rest = url.split("://", 1)[1]
     path = rest[1:] if rest.startswith("/") else rest
-    path = path.split("?", 1)[0]
+    path, _, query = path.partition("?")
+    if any(k == "uri" and v.lower() in ("true", "1") for k, v in parse_qsl(query)):
+        return None
     if not path or path == ":memory:":
         return None
     return Path(path)
@@ -28,7 +31,8 @@ def check_url(url: str | None, default_file: Path | None = None) -> None:
 
     Raises:
         ConfigError: The URL is not a database URL.
-        StorageError: The SQLite file exists and is not a SQLite database.
+        StorageError: The SQLite file exists and is not a SQLite database, or it (or a
+            folder above it) belongs to another user.
     """
     if url is not None:
         scheme = url.split("://", 1)[0].split("+", 1)[0].lower() if "://" in url else ""
@@ -42,9 +46,14 @@ def check_url(url: str | None, default_file: Path | None = None) -> None:
         path = _sqlite_file(url) if scheme == "sqlite" else None
     else:
         path = default_file
-    if path is None or not path.is_file():
+    if path is None:
         return
+    from greenai.ledger.owner import check_ledger_owner
     from greenai.ledger.paths import is_sqlite_file
+
+    check_ledger_owner(path)
+    if not path.is_file():
+        return
 
     if not is_sqlite_file(path):
         raise StorageError(

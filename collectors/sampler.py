@@ -9,11 +9,14 @@ with trapezoids into a cumulative energy.
 
 The schedule is drift-free (deadlines are ``origin + k * interval``), memory is bounded
 (the series is a ring buffer), and an exception inside a collector is counted and kept,
-never raised into the caller.
+never raised into the caller. Once a process is going down (:meth:`Sampler.bound_waits`),
+no call waits longer than a bound for a collector or for the sampler's lock: a hung
+driver call must not keep a terminated job alive.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import random
@@ -68,6 +71,9 @@ class Snapshot:
         carried: The bridged counters: their value is the last reading's, and the energy
             since shows at their next reading.
         lost: Devices that stopped answering for good.
+        stale: Not read now: the last snapshot, repeated because the collectors did not
+            answer within the bound of :meth:`Sampler.bound_waits` (its time is the last
+            snapshot's, so nothing after it is charged).
     """
 
     timestamp_s: float
@@ -75,6 +81,7 @@ class Snapshot:
     bridged: frozenset[str] = frozenset()
     carried: frozenset[str] = frozenset()
     lost: frozenset[str] = frozenset()
+    stale: bool = False
 
 
 @dataclass(slots=True)
@@ -178,6 +185,10 @@ class Sampler:
         self._thread_lock = threading.Lock()
         self._stop_requested = False
         self._thread: threading.Thread | None = None
+        self._wait_limit_s: float | None = None  # see bound_waits
+        self._last_snapshot: Snapshot | None = None
+        self._last_status: list[DeviceStatus] = []
+        self.stale_snapshots = 0
         self.errors = SamplerErrors()
         self.series: deque[Reading] = deque(maxlen=max_series)
         self._power_only = self._find_power_only()
@@ -221,22 +232,88 @@ class Sampler:
         """The collectors read by this sampler."""
         return list(self._collectors)
 
+    @property
+    def last_snapshot(self) -> Snapshot | None:
+        """The latest snapshot made (at a boundary or a series tick), None before any."""
+        return self._last_snapshot
+
     def counts(self) -> SamplerCounts:
         """Failure counts so far (errors, resets, gaps), to be differenced per span."""
         statuses = self.status()
-        with self._lock:
+        acquired = self._acquire(self._lock)
+        try:  # unbounded: under the lock; bounded and not had: copied as they stand
             return SamplerCounts(
                 dict(self.errors.counts),
                 {s.device_id: s.errors for s in statuses if s.errors},
                 {s.device_id: s.counter_resets for s in statuses if s.counter_resets},
                 self.errors.gaps,
             )
+        finally:
+            if acquired:
+                self._lock.release()
 
     def status(self) -> list[DeviceStatus]:
         """Per-device events (lost devices, counter resets) of every collector."""
+        return self._within_bound(self._read_status, lambda: list(self._last_status))
+
+    def _read_status(self) -> list[DeviceStatus]:
         with self._lock:
             empty: list[DeviceStatus] = []
-            return [s for c in self._collectors for s in self._guard(c, c.status, empty)]
+            found = [s for c in self._collectors for s in self._guard(c, c.status, empty)]
+            self._last_status = found
+            return found
+
+    # -- a process going down ---------------------------------------------------------
+
+    def bound_waits(self, timeout_s: float) -> None:
+        """From now on, never wait longer than ``timeout_s`` for a collector or the lock.
+
+        For a process going down (a fatal signal): a hung driver call, or a read the
+        job's main thread was inside when the signal came, must not keep it alive. A
+        snapshot that does not come in time is the last one, marked ``stale`` (and
+        counted in ``stale_snapshots``); status is the last known, counts are copied
+        as they stand. Reads that answer in time are made as usual.
+        """
+        self._wait_limit_s = max(float(timeout_s), 0.0)
+
+    def _acquire(self, lock: threading.Lock) -> bool:
+        """Take ``lock``: without limit, or within the bound (False: not had)."""
+        limit = self._wait_limit_s
+        return lock.acquire() if limit is None else lock.acquire(timeout=limit)
+
+    def _within_bound(self, fn: Callable[[], _T], fallback: Callable[[], _T]) -> _T:
+        """``fn()``; once bounded, made on a helper thread and ``fallback()`` if late.
+
+        A late helper is left behind (a daemon, stuck where the driver or the lock
+        holds it): the process it would keep alive is going down.
+        """
+        limit = self._wait_limit_s
+        if limit is None:
+            return fn()
+        result: list[_T] = []
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                result.append(fn())
+            finally:
+                done.set()
+
+        try:
+            threading.Thread(target=work, name="greenai-bounded-read", daemon=True).start()
+        except RuntimeError:  # no new threads (interpreter shutdown): read here
+            return fn()
+        if done.wait(limit) and result:
+            return result[0]
+        return fallback()
+
+    def _stale_snapshot(self) -> Snapshot:
+        """The last snapshot again, marked stale (an empty one if there was none)."""
+        self.stale_snapshots += 1
+        last = self._last_snapshot
+        if last is None:
+            return Snapshot(self._clock.monotonic(), {}, stale=True)
+        return dataclasses.replace(last, stale=True)
 
     # -- schedule ---------------------------------------------------------------------
 
@@ -347,7 +424,12 @@ class Sampler:
 
         Power-only devices are read too, closing their integral at this instant; a
         device that does not answer keeps its last known value (see :class:`Snapshot`).
+        Once :meth:`bound_waits` was called, a snapshot that does not come within the
+        bound is the last one, marked ``stale``.
         """
+        return self._within_bound(self._read_snapshot, self._stale_snapshot)
+
+    def _read_snapshot(self) -> Snapshot:
         with self._lock:
             now_s = self._clock.monotonic()
             return self._snapshot_of(self._read_all(integrate=True), now_s)
@@ -363,8 +445,11 @@ class Sampler:
             devices[r.device_id] = DeviceEnergy(r.device_id, r.kind, r.method, energy_j, r.power_w)
         self._last_known.update(devices)
         if len(devices) == len(self._last_known):
-            return Snapshot(now_s, devices)
-        return self._bridge(devices, now_s)
+            snap = Snapshot(now_s, devices)
+        else:
+            snap = self._bridge(devices, now_s)
+        self._last_snapshot = snap
+        return snap
 
     def _bridge(self, devices: dict[str, DeviceEnergy], now_s: float) -> Snapshot:
         """Carry the last known value of every device that did not answer."""
@@ -432,9 +517,13 @@ class Sampler:
             timeout_s: Most seconds to wait for the thread to end.
             wait: Whether to wait at all (a run's stop does not: it has its snapshot).
         """
-        with self._thread_lock:
+        acquired = self._acquire(self._thread_lock)
+        try:
             self._stop_requested = True
             thread = self._thread
+        finally:
+            if acquired:
+                self._thread_lock.release()
         if wait and thread is not None:
             thread.join(timeout_s)
 

@@ -19,6 +19,7 @@ import streamlit as st
 
 from dashboard import auth, data, widgets
 from greenai.errors import GreenAIError
+from greenai.ledger.journal import unshipped_note
 
 VIEWS = Path(__file__).resolve().parent / "views"
 
@@ -46,3 +47,6 @@ else:
     pages = [st.Page(widgets.empty_state, title="Welcome", icon=":material/eco:", default=True)]
 st.navigation(pages).run()
 st.sidebar.text(f"Ledger: {data.display_url(url)}")
+unshipped = unshipped_note(url)
+if unshipped is not None:
+    st.sidebar.warning(unshipped)

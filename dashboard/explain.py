@@ -27,7 +27,21 @@ FLAG_PREFIXES = {
     "overlapping_root_runs": "another root run overlapped: their energy was split equally",
     "sampling_gaps": "the sampler fell behind and skipped ticks",
     "interrupted": "the run was interrupted; energy up to its last refresh",
+    "signal_received": "SIGTERM or SIGHUP came; the job's own handler took it and the run "
+    "went on to the job's own end",
+    "ended_at_last_snapshot": "the process went down before the devices could be read "
+    "again: energy and end are those of the last reading",
+    "text_cleaned": "a name, tag or metric name was cut to its column's length or had "
+    "characters the ledger cannot hold replaced",
+    "value_out_of_range": "a count or metric beyond what the ledger holds was dropped or held "
+    "at the maximum",
+    "invalid_event": "a line of the events file was not a valid event and was ignored",
     "no_collector": "nothing could be measured on this machine",
+    "below_counter_resolution": "shorter than one step of an energy counter: its energy "
+    "reads 0 or a whole step",
+    "mig": "a GPU seen through MIG devices: the run was charged its visible slices of it",
+    "bridged:": "a device's failed reads were bridged: exact for a counter, last power x "
+    "elapsed time for a power sensor",
     "tokens_callback_failed": "the token-counting callback failed",
     "estimated:": "this device kind was estimated, not measured",
     "attribution:": "how GPUs were charged to the run",

@@ -26,6 +26,20 @@ DbUrl = Annotated[
     str | None, typer.Option("--db", help="Ledger URL (default: GREENAI_DB_URL or the local file).")
 ]
 
+LIMIT_MAX = 10_000_000
+"""The most rows a ``--limit`` asks for."""
+
+
+def check_limit(value: int, key: str = "limit") -> int:
+    """A number of rows given on the command line: 1 to :data:`LIMIT_MAX`.
+
+    Raises:
+        ConfigError: Outside that range (one line, exit code 2).
+    """
+    if not 1 <= value <= LIMIT_MAX:
+        raise ConfigError(key, value, f"a whole number from 1 to {LIMIT_MAX}")
+    return value
+
 
 def parse_tags(tags: list[str] | None) -> dict[str, str]:
     """``["a=1", "b=2"]`` -> ``{"a": "1", "b": "2"}``; ConfigError on a malformed one."""

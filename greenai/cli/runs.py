@@ -62,9 +62,14 @@ def _cell(value: object) -> str:
 def _open(db: str | None) -> Any:
     from greenai.config import load_settings
     from greenai.ledger import Ledger
+    from greenai.ledger.journal import unshipped_note
 
     settings = load_settings({"db_url": db} if db else None)
-    return Ledger.open(settings.db_url)
+    ledger = Ledger.open(settings.db_url)
+    note = unshipped_note(settings.db_url)
+    if note is not None:
+        typer.echo(f"greenai: note: {note}", err=True)
+    return ledger
 
 
 def _print_rows(rows: list[dict[str, Any]], fmt: Format) -> None:
@@ -114,13 +119,16 @@ def _csv_value(value: object) -> object:
 
 @app.command("list")
 def list_runs(
-    limit: Annotated[int, typer.Option(help="Most runs shown, newest first.")] = 50,
+    limit: Annotated[
+        int, typer.Option(help=f"Most runs shown, newest first (1 to {o.LIMIT_MAX}).")
+    ] = 50,
     status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
     project: Annotated[str | None, typer.Option(help="Only this project.")] = None,
     format: FormatOpt = Format.TABLE,
     db: o.DbUrl = None,
 ) -> None:
     """List runs, newest first."""
+    limit = o.check_limit(limit)
     ledger = _open(db)
     try:
         rows = [
@@ -237,11 +245,14 @@ def _show_prometheus(
 @app.command("export")
 def export(
     format: FormatOpt = Format.CSV,
-    limit: Annotated[int, typer.Option(help="Most runs exported, newest first.")] = 100_000,
+    limit: Annotated[
+        int, typer.Option(help=f"Most runs exported, newest first (1 to {o.LIMIT_MAX}).")
+    ] = 100_000,
     project: Annotated[str | None, typer.Option(help="Only this project.")] = None,
     db: o.DbUrl = None,
 ) -> None:
     """Export runs (csv, json, or codecarbon: CodeCarbon's emissions.csv columns)."""
+    limit = o.check_limit(limit)
     ledger = _open(db)
     try:
         rows = [with_ratios(r) for r in ledger.list_runs(limit=limit, project=project)]

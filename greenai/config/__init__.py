@@ -57,16 +57,17 @@ Facility and costs
 Measurement
 
 - ``series_hz`` [1.0]: sampling rate of energy counters and CPU time for the power series,
-  per second, in (0, 100].
-- ``power_hz`` [10.0]: sampling rate of power-only sensors (no energy counter), in (0, 1000].
+  per second, 0.1 to 100.
+- ``power_hz`` [10.0]: sampling rate of power-only sensors (no energy counter), 1 to 1000.
 - ``mode`` [process]: ``process`` charges the job's share of CPU and memory; ``machine``
   charges the whole machine (dedicated nodes).
-- ``cpu_tdp_w`` [unset: estimated from the CPU model]: CPU TDP in watts (> 0), used by the
+- ``cpu_tdp_w`` [unset: estimated from the CPU model]: CPU TDP in watts (1 to 10000), used by the
   CPU estimate where RAPL is missing.
 - ``powercap_root`` [/sys/class/powercap]: root of the RAPL powercap tree.
-- ``heartbeat_s`` [5.0]: how often a running run's ledger record is refreshed, seconds (> 0).
+- ``heartbeat_s`` [5.0]: how often a running run's ledger record is refreshed, seconds
+  (0.5 to 1000000).
 - ``stale_after_s`` [60.0]: a running run whose record was not refreshed for this long
-  (its process was killed) is marked ``interrupted`` by the next greenai process (> 0).
+  (its process was killed) is marked ``interrupted`` by the next greenai process (1 s to 365 days).
 - ``series_tiers`` [1s:7,1m:90,1h:0]: kept resolutions of power series: step (``s``,
   ``m``, ``h``, ``d``) and days kept, 0 = forever; in TOML
   ``series_tiers = [["1s", 7], ["1m", 90], ["1h", 0]]``.
@@ -75,7 +76,7 @@ Identity and privacy
 
 - ``host_id`` [unset: derived from the host name]: name of this machine in the ledger
   (no whitespace, <= 128 characters).
-- ``run_id`` [generated]: id of the next run (no whitespace, <= 128 characters).
+- ``run_id`` [generated]: id of the next run (no whitespace, <= 64 characters: the column).
 - ``hash_identifiers`` [false]: store host and user names hashed.
 - ``store_command`` [false]: store the command line of ``greenai run`` (it may hold secrets).
 - ``timezone`` [UTC]: IANA time zone used to display dates and cut report periods

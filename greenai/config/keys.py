@@ -17,18 +17,56 @@ from types import MappingProxyType
 from typing import Any
 
 from greenai.errors import ConfigError
+from greenai.ledger.limits import HOST_ID_CHARS, ID_CHARS
 
-__all__ = ["ACCEPTED", "PATH_KEYS", "parse_value", "suggest_key"]
+__all__ = ["ACCEPTED", "PATH_KEYS", "RANGES", "parse_value", "suggest_key"]
 
 Parser = Callable[[Any], Any]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\S*")
-_NAME = re.compile(r"[^\s]{1,128}")
+_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
+# An identifier the ledger stores: no whitespace, control character or lone surrogate.
+_ID = r"[^\s\x00-\x1f\x7f\ud800-\udfff]"
+_HOST_ID = re.compile(f"{_ID}{{1,{HOST_ID_CHARS}}}")
+_RUN_ID = re.compile(f"{_ID}{{1,{ID_CHARS}}}")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
 _TIER = re.compile(r"([1-9][0-9]*)([smhd])")
 _TIER_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+TIER_MAX_STEP_S = 366 * 86400
+TIER_MAX_DAYS = 36500
+
+RANGES: dict[str, tuple[float, float]] = {
+    "pue": (1.0, math.inf),
+    "wue": (0.0, 100.0),
+    "price_per_kwh": (0.0, 1e6),
+    "intensity_g_per_kwh": (0.0, 5000.0),
+    "series_hz": (0.1, 100.0),
+    "power_hz": (1.0, 1000.0),
+    "cpu_tdp_w": (1.0, 10000.0),
+    "heartbeat_s": (0.5, 1e6),
+    "stale_after_s": (1.0, 365 * 86400.0),
+}
+"""Inclusive bounds of the numeric keys (market factors share ``intensity_g_per_kwh``'s).
+
+A heartbeat under 0.5 s or sampling faster than the rates above costs the job CPU time
+for no better figure; the upper bounds keep every interval a timer can wait for.
+"""
+
+
+def _plain(number: float) -> str:
+    """``1000000`` rather than ``1e+06``, ``0.5`` as is."""
+    return str(int(number)) if number.is_integer() else repr(number)
+
+
+def _bounds(key: str) -> str:
+    low, high = RANGES[key]
+    if math.isinf(high):
+        return f"a number >= {low!r}"
+    return f"a number from {_plain(low)} to {_plain(high)}"
+
+
 _CSV_TABLE = "an existing CSV file with columns location,intensity_g_per_kwh[,source]"
 
 ACCEPTED: dict[str, str] = {
@@ -38,28 +76,30 @@ ACCEPTED: dict[str, str] = {
     "region": "a region name such as california, quebec, SE3",
     "cloud_provider": "one of aws, azure, gcp",
     "cloud_region": "a cloud region name such as us-central1",
-    "pue": "a number >= 1.0 (facility energy / IT energy)",
-    "wue": "a number >= 0 (litres of water per kWh of IT energy)",
-    "price_per_kwh": "a number >= 0 (price of one kWh of facility energy, in currency)",
+    "pue": f"{_bounds('pue')} (facility energy / IT energy)",
+    "wue": f"{_bounds('wue')} (litres of water per kWh of IT energy)",
+    "price_per_kwh": f"{_bounds('price_per_kwh')} (price of one kWh of facility energy,"
+    " in currency)",
     "currency": "an ISO 4217 code of 3 letters such as EUR, USD",
-    "intensity_g_per_kwh": "a number >= 0 (gCO2e per kWh)",
+    "intensity_g_per_kwh": f"{_bounds('intensity_g_per_kwh')} (gCO2e per kWh)",
     "factors_file": _CSV_TABLE,
-    "series_hz": "a number in (0, 100] (samples per second)",
-    "power_hz": "a number in (0, 1000] (samples per second)",
+    "series_hz": f"{_bounds('series_hz')} (samples per second)",
+    "power_hz": f"{_bounds('power_hz')} (samples per second)",
     "mode": "process or machine",
-    "cpu_tdp_w": "a number > 0 (watts)",
+    "cpu_tdp_w": f"{_bounds('cpu_tdp_w')} (watts)",
     "powercap_root": "a directory path such as /sys/class/powercap",
-    "host_id": "a name without whitespace, 1 to 128 characters",
-    "run_id": "a name without whitespace, 1 to 128 characters",
+    "host_id": f"a name without whitespace or control characters, 1 to {HOST_ID_CHARS} characters",
+    "run_id": f"a name without whitespace or control characters, 1 to {ID_CHARS} characters",
     "hash_identifiers": "true or false (also 1/0, yes/no, on/off)",
     "store_command": "true or false (also 1/0, yes/no, on/off)",
     "timezone": "an IANA time zone name such as UTC or Europe/Paris",
-    "heartbeat_s": "a number > 0 (seconds)",
-    "stale_after_s": "a number > 0 (seconds)",
-    "series_tiers": "tiers such as 1s:7,1m:90,1h:0 (step in s/m/h/d: days kept, 0 = forever;"
-    " steps increasing, only the last tier kept forever)",
-    "market_factors": "a table of ISO3 or ISO3/region -> gCO2e/kWh >= 0, such as"
-    " FRA=20,USA/california=150 (or a JSON object)",
+    "heartbeat_s": f"{_bounds('heartbeat_s')} (seconds)",
+    "stale_after_s": f"{_bounds('stale_after_s')} (seconds)",
+    "series_tiers": "tiers such as 1s:7,1m:90,1h:0 (step in s/m/h/d up to 366d: days kept, "
+    f"0 = forever, up to {TIER_MAX_DAYS}; steps increasing, only the last tier kept forever)",
+    "market_factors": "a table of ISO3 or ISO3/region -> gCO2e/kWh from 0 to "
+    f"{_plain(RANGES['intensity_g_per_kwh'][1])}, such as FRA=20,USA/california=150 "
+    "(or a JSON object)",
     "market_factors_file": _CSV_TABLE,
 }
 
@@ -76,14 +116,25 @@ def _number(raw: Any) -> float:
     return value
 
 
-def _float(low: float, high: float = math.inf, *, low_open: bool = False) -> Parser:
+def _ranged(key: str) -> Parser:
+    """A number within ``RANGES[key]``, bounds included."""
+    low, high = RANGES[key]
+
     def parse(raw: Any) -> float:
         value = _number(raw)
-        if value < low or (low_open and value == low) or value > high:
+        if not low <= value <= high:
             raise ValueError("out of range")
         return value
 
     return parse
+
+
+def _db_url(raw: Any) -> str:
+    url: str = _text(_URL)(raw)
+    scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
+    if scheme not in _SCHEMES:
+        raise ValueError("not a database")
+    return url
 
 
 def _optional(parser: Parser) -> Parser:
@@ -188,10 +239,12 @@ def _tiers(raw: Any) -> tuple[tuple[str, int], ...]:
         if match is None or isinstance(days, bool):
             raise ValueError("bad tier")
         days_int = int(days.strip()) if isinstance(days, str) else days
-        if not isinstance(days_int, int) or days_int < 0:
+        if not isinstance(days_int, int) or not 0 <= days_int <= TIER_MAX_DAYS:
             raise ValueError("bad days")
         tiers.append((match.group(0), days_int))
     steps = [int(t[:-1]) * _TIER_S[t[-1]] for t, _ in tiers]
+    if any(step > TIER_MAX_STEP_S for step in steps):
+        raise ValueError("step too long")
     if not tiers or any(b <= a for a, b in itertools.pairwise(steps)):
         raise ValueError("steps must increase")
     if any(days == 0 for _, days in tiers[:-1]):
@@ -209,34 +262,34 @@ def _market_factors(raw: Any) -> Mapping[str, float]:
         key = location_key(pair[0])
         if not re.fullmatch(r"[A-Z]{3}(/.+)?", key):
             raise ValueError("ISO3 or ISO3/region only")
-        factors[key] = _float(0.0)(pair[1])
+        factors[key] = _ranged("intensity_g_per_kwh")(pair[1])
     return MappingProxyType(factors)
 
 
 _PARSERS: dict[str, Parser] = {
-    "db_url": _optional(_text(_URL)),
+    "db_url": _optional(_db_url),
     "country": _optional(_plain_text),  # checked against CodeCarbon's table by Settings
     "region": _optional(_plain_text),
     "cloud_provider": _optional(_text(re.compile(r"[A-Za-z]+"), str.casefold)),
     "cloud_region": _optional(_text(re.compile(r"\S+"), str.casefold)),
-    "pue": _float(1.0),
-    "wue": _optional(_float(0.0)),
-    "price_per_kwh": _optional(_float(0.0)),
+    "pue": _ranged("pue"),
+    "wue": _optional(_ranged("wue")),
+    "price_per_kwh": _optional(_ranged("price_per_kwh")),
     "currency": _optional(_text(_CURRENCY, str.upper)),
-    "intensity_g_per_kwh": _optional(_float(0.0)),
+    "intensity_g_per_kwh": _optional(_ranged("intensity_g_per_kwh")),
     "factors_file": _optional(_factor_file("factors_file")),
-    "series_hz": _float(0.0, 100.0, low_open=True),
-    "power_hz": _float(0.0, 1000.0, low_open=True),
+    "series_hz": _ranged("series_hz"),
+    "power_hz": _ranged("power_hz"),
     "mode": _mode,
-    "cpu_tdp_w": _optional(_float(0.0, low_open=True)),
+    "cpu_tdp_w": _optional(_ranged("cpu_tdp_w")),
     "powercap_root": _path,
-    "host_id": _optional(_text(_NAME)),
-    "run_id": _optional(_text(_NAME)),
+    "host_id": _optional(_text(_HOST_ID)),
+    "run_id": _optional(_text(_RUN_ID)),
     "hash_identifiers": _bool,
     "store_command": _bool,
     "timezone": _timezone,
-    "heartbeat_s": _float(0.0, low_open=True),
-    "stale_after_s": _float(0.0, low_open=True),
+    "heartbeat_s": _ranged("heartbeat_s"),
+    "stale_after_s": _ranged("stale_after_s"),
     "series_tiers": _tiers,
     "market_factors": _market_factors,
     "market_factors_file": _optional(_factor_file("market_factors_file")),
@@ -263,7 +316,16 @@ def parse_value(key: str, raw: Any, origin: str = "") -> Any:
         raise
     except (ValueError, TypeError, KeyError) as exc:
         where = f" (from {origin})" if origin else ""
-        raise ConfigError(key, raw, ACCEPTED[key] + where) from exc
+        raise ConfigError(key, _shown(key, raw), ACCEPTED[key] + where) from exc
+
+
+def _shown(key: str, raw: Any) -> Any:
+    """The value as an error message may show it: a database URL's password masked."""
+    if key == "db_url" and isinstance(raw, str):
+        from greenai.ledger.engine import mask_url  # SQLAlchemy, on this error path only
+
+        return mask_url(raw)
+    return raw
 
 
 def suggest_key(key: str, valid: list[str]) -> str:

@@ -26,6 +26,23 @@ class Settings:
     Values given as strings (as in the environment) are parsed; locations are normalised to
     CodeCarbon's spelling (``fra`` -> ``FRA``, ``California`` -> ``california``). See
     :mod:`greenai.config` for the meaning and units of each key.
+
+    Ranges, bounds included (:data:`greenai.config.keys.RANGES`); a value outside is
+    refused before the job starts:
+
+    - ``pue``: 1.0 or more.
+    - ``wue``: 0 to 100 litres per kWh.
+    - ``price_per_kwh``: 0 to 1000000 per kWh.
+    - ``intensity_g_per_kwh``: 0 to 5000 gCO2e/kWh (and each of ``market_factors``).
+    - ``series_hz``: 0.1 to 100 samples per second.
+    - ``power_hz``: 1 to 1000 samples per second.
+    - ``cpu_tdp_w``: 1 to 10000 W.
+    - ``heartbeat_s``: 0.5 to 1000000 s (faster costs the job CPU time for nothing;
+      1000000 all but turns the refresh off).
+    - ``stale_after_s``: 1 to 31536000 s (365 days).
+    - ``series_tiers``: steps up to 366d, days kept up to 36500 (0 = forever).
+    - ``run_id``: 1 to 64 characters, ``host_id`` 1 to 128 (their ledger columns),
+      without whitespace or control characters.
     """
 
     db_url: str | None = None

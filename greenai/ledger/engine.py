@@ -73,7 +73,7 @@ def parse_url(url: str | URL) -> Target:
     try:
         parsed = sa.make_url(url)
     except Exception as exc:  # ArgumentError, ValueError on odd ports
-        raise ConfigError("db_url", _mask_raw(str(url)), URL_ACCEPTED) from exc
+        raise ConfigError("db_url", mask_url(str(url)), URL_ACCEPTED) from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     display = parsed.render_as_string(hide_password=True)
@@ -87,14 +87,26 @@ def parse_url(url: str | URL) -> Target:
     return Target(parsed, display, path)
 
 
-def _mask_raw(url: str) -> str:
-    """A URL that could not be parsed, with whatever sits between ':' and '@' masked."""
+def mask_url(url: str) -> str:
+    """A URL for a message: its password, if any, shown as ``***``.
+
+    SQLAlchemy renders the URLs it parses cleanly; in any other (a host holding ``@``
+    or a space: part of an unescaped password), whatever sits between the user's ``:``
+    and the last ``@`` is masked.
+    """
+    try:
+        parsed = sa.make_url(url)
+        clean = not any(c in (parsed.host or "") for c in "@ ")
+        if clean:
+            return url if parsed.password is None else parsed.render_as_string(hide_password=True)
+    except Exception:  # ArgumentError, ValueError: mask by hand
+        pass
     head, sep, tail = url.rpartition("@")
     if not sep or "://" not in head:
         return url
     scheme, _, userinfo = head.partition("://")
-    user = userinfo.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{tail}" if ":" in userinfo else url
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}://{user}:***@{tail}" if colon else url
 
 
 def prepare_sqlite_file(path: Path, display: str) -> None:
@@ -137,12 +149,15 @@ def create_engine(target: Target) -> Engine:
     """An engine for ``target`` with the ledger's connection settings.
 
     The SQLite journal mode is set later, by :func:`apply_journal_mode`, once the file is
-    known to be a greenai ledger (a foreign file is never changed).
+    known to be a greenai ledger (a foreign file is never changed). Errors raised by the
+    engine hide the statement's parameters (``hide_parameters``).
 
     Raises:
         StorageError: The database's driver is not installed.
     """
-    kwargs: dict[str, Any] = {}
+    # Errors never show the statement's parameters: they hold the record's values
+    # (command lines, names), and the warning goes to stderr and logs.
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if target.url.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
         if "connect_timeout" not in target.url.query:

@@ -36,7 +36,7 @@ from greenai.ledger.migrate import (
     upgrade_connection,
 )
 from greenai.ledger.rows import as_dict, check_keys, child_rows, run_row, series_rows
-from greenai.ledger.upsert import insert_ignore, upsert
+from greenai.ledger.upsert import insert_ignore, superseded, upsert
 
 Clock = Callable[[], datetime]
 SERIES_KEY = ("run_id", "host_id", "device_id", "tier", "ts")
@@ -136,7 +136,8 @@ class Ledger:
             record: ``{"run": {runs columns}, "devices": [...], "windows": [...],
                 "metrics": [...]}``; child rows without ``run_id`` (metrics without ``id``).
                 Columns left out get their defaults. ``created_at`` is set on the first
-                save and kept; ``updated_at`` is ledger time at every save.
+                save and kept; ``updated_at`` is ledger time at every save. A record whose
+                ``record_seq`` is not above the stored run's is skipped (it is older).
 
         Raises:
             ValueError: No run id, or keys that are not columns.
@@ -155,6 +156,8 @@ class Ledger:
         now = self._clock()
         row.update(created_at=now, updated_at=now)
         with self.write() as conn:
+            if superseded(conn, run_id, row["record_seq"]):
+                return
             upsert(conn, schema.runs, row, keys=("id",), keep=("created_at",))
             for table, rows in children:
                 conn.execute(sa.delete(table).where(table.c.run_id == run_id))

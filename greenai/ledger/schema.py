@@ -133,6 +133,9 @@ runs = sa.Table(
     sa.Column("rank", sa.Integer, nullable=True),
     sa.Column("world_size", sa.Integer, nullable=True),
     sa.Column("hosts", sa.JSON, nullable=True),
+    # Revision 0005: the sequence number of the record the row was last written from; an
+    # older record (a journal replayed late) is skipped. NULL: always applied.
+    sa.Column("record_seq", sa.BigInteger, nullable=True),
 )
 
 run_devices = sa.Table(

@@ -1,6 +1,9 @@
-"""What the tracker writes through: the ledger, else the spool, else stderr. Never raises.
+"""What the tracker writes through: the ledger, else the journal, else stderr. Never raises.
 
-No SQLAlchemy at import: the ledger is opened by the factory on first use.
+A run record arrives already in the ledger's journal (written there on the job's thread);
+once the ledger has it, its journal file, and the run's older ones, are deleted. Other
+records (heartbeats, power series) go to the journal only when the ledger cannot take
+them. No SQLAlchemy at import: the ledger is opened by the factory on first use.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from greenai.ledger.spool import Spool, to_json
+from greenai.ledger.spool import Spool, record_seq, to_json
 
 if TYPE_CHECKING:
     from greenai.ledger.ledger import Ledger
@@ -37,6 +41,7 @@ class RecordSink:
         stderr: Last resort: one JSON line per record (None: ``sys.stderr`` at the time).
         retry_after_s: Seconds before the ledger is tried again after a failure.
         clock: Monotonic clock in seconds (tests inject one).
+        ledger: The ledger, already open (else the factory opens it on first use).
     """
 
     def __init__(
@@ -47,13 +52,14 @@ class RecordSink:
         *,
         retry_after_s: float = RETRY_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
+        ledger: Ledger | None = None,
     ) -> None:
         self._factory = ledger_factory
         self.spool = spool
         self._stderr = stderr
         self._retry_after_s = retry_after_s
         self._clock = clock
-        self._ledger: Ledger | None = None
+        self._ledger: Ledger | None = ledger
         self._retry_at = float("-inf")
         self._warned: set[str] = set()
         self._lock = threading.Lock()
@@ -63,17 +69,31 @@ class RecordSink:
         """The ledger opened so far (None before the first write or after it failed)."""
         return self._ledger
 
-    def save_run(self, record: Mapping[str, Any]) -> str:
+    @property
+    def ledger_down(self) -> bool:
+        """Whether the last attempt failed and the ledger is left alone for now."""
+        return self._clock() < self._retry_at
+
+    def mark_down(self) -> None:
+        """The ledger just failed elsewhere (opening it): leave it alone for a while."""
+        self._retry_at = self._clock() + self._retry_after_s
+
+    def save_run(self, record: Mapping[str, Any], journaled: Path | None = None) -> str:
         """Saves a run record.
 
+        Args:
+            record: The record.
+            journaled: Its journal file, when it was journaled before (else it is journaled
+                here if the ledger cannot take it).
+
         Returns:
-            Where it went: ``"ledger"``, ``"spool"`` or ``"stderr"``.
+            Where it went: ``"ledger"``, ``"spool"`` (the journal) or ``"stderr"``.
         """
         with self._lock:
             if self.to_ledger(lambda ledger: ledger.save_run(record)):
                 self._discard_spooled(record)
                 return "ledger"
-            if self._to_spool(lambda: self.spool.write(record)):
+            if journaled is not None or self._to_spool(lambda: self.spool.write(record)):
                 return "spool"
             self._to_stderr(RUN_PREFIX, record)
             return "stderr"
@@ -163,11 +183,12 @@ class RecordSink:
         return True
 
     def _discard_spooled(self, record: Mapping[str, Any]) -> None:
-        """Older spooled records of this run are superseded: drop them."""
+        """This record's journal file and the run's older ones are superseded: drop them
+        (not newer ones, journaled meanwhile and still to be shipped)."""
         try:
             run_id = str(record["run"]["id"])
             if self.spool.pending():
-                self.spool.discard_run(run_id)
+                self.spool.discard_run(run_id, up_to=record_seq(record))
         except Exception as exc:
             log.debug("cannot clean the spool: %s", exc)
 

@@ -20,7 +20,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +73,17 @@ class _Sequence:
 _SEQUENCE = _Sequence()
 
 
+def next_sequence() -> int:
+    """A number above every one handed out before in this process (records' ``seq``)."""
+    return _SEQUENCE.next()
+
+
+def record_seq(record: Mapping[str, Any]) -> int | None:
+    """The sequence number a run record carries (``run.record_seq``), if any."""
+    value = record.get("run", {}).get("record_seq") if isinstance(record, Mapping) else None
+    return value if isinstance(value, int) else None
+
+
 @dataclasses.dataclass(frozen=True)
 class _Entry:
     path: Path
@@ -94,15 +105,33 @@ def _sequence_of(path: Path) -> tuple[int, int]:
         return (0, 0)
 
 
+@dataclasses.dataclass(frozen=True)
+class FileOps:
+    """The low-level writes of a spool file (tests make them fail: a full disk)."""
+
+    write: Callable[[int, bytes], int] = os.write
+    fsync: Callable[[int], None] = os.fsync
+
+
 class Spool:
-    """A folder of records waiting for the ledger (``<data dir>/spool``).
+    """A folder of records waiting for the ledger.
 
     Args:
-        folder: The spool folder (created 0700 on first write).
+        folder: The folder (created 0700 on first write).
+        ops: File writes (default: the operating system's).
+        on_create: Called before the first write of this object (e.g. to label the folder).
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        ops: FileOps | None = None,
+        on_create: Callable[[], None] | None = None,
+    ) -> None:
         self.folder = Path(folder)
+        self._ops = ops if ops is not None else FileOps()
+        self._on_create = on_create
 
     def write(self, record: Mapping[str, Any]) -> Path:
         """Spools a run record (see :meth:`~greenai.ledger.Ledger.save_run`).
@@ -115,25 +144,32 @@ class Spool:
             KeyError: The record has no run id.
         """
         run_id = str(record["run"]["id"])
-        return self._write(_stem_of(run_id), {"kind": "run", "run_id": run_id, "record": record})
+        payload = {"kind": "run", "run_id": run_id, "record": record}
+        return self._write(_stem_of(run_id), payload, record_seq(record))
 
     def write_series(self, rows: Sequence[Mapping[str, Any]]) -> Path:
         """Spools power series rows (see :meth:`~greenai.ledger.Ledger.add_series`)."""
         return self._write(SERIES_STEM, {"kind": "series", "rows": list(rows)})
 
-    def _write(self, stem: str, payload: dict[str, Any]) -> Path:
+    def _write(self, stem: str, payload: dict[str, Any], sequence: int | None = None) -> Path:
         payload["spooled_at"] = datetime.now(UTC).isoformat()
-        line = to_json(payload) + "\n"
+        data = (to_json(payload) + "\n").encode("utf-8")
         make_private_dirs(self.folder)
-        name = f"{stem}.{_SEQUENCE.next():020d}.{os.getpid()}{SUFFIX}"
+        if self._on_create is not None:
+            self._on_create()
+            self._on_create = None
+        number = sequence if sequence is not None else _SEQUENCE.next()
+        name = f"{stem}.{number:020d}.{os.getpid()}{SUFFIX}"
         final = self.folder / name
         tmp = self.folder / f".{name}.tmp"
         fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
+            try:
+                while data:
+                    data = data[self._ops.write(fd, data) :]
+                self._ops.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -155,8 +191,12 @@ class Spool:
         """How many records wait in the spool."""
         return len(self._entries())
 
-    def discard_run(self, run_id: str) -> int:
+    def discard_run(self, run_id: str, up_to: int | None = None) -> int:
         """Deletes the spooled records of a run (a newer record reached the ledger).
+
+        Args:
+            run_id: The run.
+            up_to: Only records with a sequence number up to this one (None: all).
 
         Returns:
             How many files were deleted.
@@ -164,6 +204,8 @@ class Spool:
         count = 0
         stem = _stem_of(run_id)
         for entry in self._entries():
+            if up_to is not None and entry.sequence[0] > up_to:
+                continue
             if entry.path.name.startswith(stem + ".") and _load(entry.path).get("run_id") == run_id:
                 entry.path.unlink(missing_ok=True)
                 count += 1

@@ -6,6 +6,10 @@ process's active spans. It charges energy segment by segment: at every span boun
 series tick of the sampler (1 Hz by default), where the GPU process list and the
 CPU-time counters are read again, so each segment is shared by what was true then.
 
+A process going down (a fatal signal) freezes its hubs (:meth:`Hub.freeze`) where a
+thread it cannot wait for holds one inside a boundary: spans then keep what they were
+charged up to the last snapshot, and are read without that thread's lock.
+
 After ``fork`` the child starts with no hub (collectors and NVML are opened again, for
 the child's own process tree, on first use): :func:`os.register_at_fork` holds every
 hub's locks across the fork so no NVML call is in flight in the copied process.
@@ -78,6 +82,8 @@ class Hub:
         self.tree = SpanTree()
         self._wall = wall
         self._lock = threading.RLock()
+        self._readers_lock = threading.RLock()  # see freeze
+        self.frozen = False
         gpus = [d for d in self.sampler.devices if d.kind is Kind.GPU]
         mig = {d.device_id: d.mig_slices for d in gpus if d.mig_slices is not None}
         self._listers = [c for c in discovery.collectors if isinstance(c, ProcessLister)]
@@ -91,8 +97,24 @@ class Hub:
 
     @property
     def lock(self) -> threading.RLock:
-        """Held while spans are charged (fork holds it too)."""
-        return self._lock
+        """Held while spans are charged (fork holds it too); once frozen, the readers'
+        own lock (see :meth:`freeze`)."""
+        return self._readers_lock if self.frozen else self._lock
+
+    def freeze(self) -> None:
+        """Charge nothing more: for a process going down whose job thread may be stuck
+        inside a boundary, holding the lock for good. Every span keeps what it was
+        charged up to the last snapshot (:attr:`SpanTree.last`), and reading it no
+        longer waits for that lock (:attr:`lock`)."""
+        self.frozen = True
+
+    def abandon(self, span: Span) -> None:
+        """End ``span`` at the last snapshot charged, without the lock (a frozen hub)."""
+        last = self.tree.last
+        end_s = last.timestamp_s if last is not None else self.clock.monotonic()
+        span.end_s = max(end_s, span.start_s if span.start_s is not None else end_s)
+        started = span.started_at or self._wall()
+        span.ended_at = started + timedelta(seconds=span.duration_s(span.end_s))
 
     def gpu_ids(self) -> list[str]:
         """Visible GPUs, in CUDA order."""
@@ -129,12 +151,14 @@ class Hub:
 
     def _on_tick(self, snap: Snapshot) -> None:
         """A series tick (sampler thread): charge the segment with fresh shares."""
-        if not self.tree.active:
+        if self.frozen or not self.tree.active:
             return
         processes = self.compute_processes() if self.gpus is not None else None
         with self._lock:
             last = self.tree.last
-            if not self.tree.active or (last is not None and snap.timestamp_s < last.timestamp_s):
+            if self.frozen or not self.tree.active:
+                return
+            if last is not None and snap.timestamp_s < last.timestamp_s:
                 return  # a boundary came in between: its snapshot is newer
             self.tree.advance(snap, self._segment_shares(processes=processes))
 

@@ -2,6 +2,10 @@
 
 Configuration mistakes (bad location, bad PUE, a foreign ledger file) raise before the
 job starts. From then on nothing raises: monitoring failures become flags.
+
+A fatal signal (:mod:`greenai.tracking.signals`) finishes the active runs on the
+finisher thread (:func:`finish_on_signal`), never inside the handler, and never waits
+for good on a lock the job's thread may hold or on a driver call that hangs.
 """
 
 from __future__ import annotations
@@ -10,19 +14,22 @@ import atexit
 import getpass
 import logging
 import os
-import signal
 import socket
 import threading
+import time
 from collections.abc import Mapping
-from types import FrameType
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from greenai.tracking import flags as fl
 from greenai.tracking.hub import Hub, HubKey, get_hub
 from greenai.tracking.meta import RunMeta
+from greenai.tracking.record import build_record
 from greenai.tracking.recorder import Recorder
 from greenai.tracking.remote import RemoteRun, remote_run
 from greenai.tracking.run import FINAL_WRITE_WAIT_S, Run
+from greenai.tracking.signals import SignalWatch, exception_outcome, signal_outcome
+from greenai.tracking.spans import Span
 from greenai.tracking.writer import Writer, get_writer
 
 log = logging.getLogger(__name__)
@@ -118,7 +125,7 @@ def start_run(
     with _ACTIVE_LOCK:
         _ACTIVE.append(run)
         _RECORDERS[run.id] = recorder
-    _install_signal_handlers()
+    _SIGNALS.install()
     _HEARTBEAT.add(recorder)
     _write(recorder, wait_s=None)
     return run
@@ -171,29 +178,153 @@ def _write(recorder: Recorder, wait_s: float | None) -> None:
 
 
 def finish(run: Run, status: str, error: BaseException | None) -> None:
-    """Stop a run, write its final record and forget it (idempotent, never raises)."""
+    """Stop a run, write its final record and forget it (idempotent, never raises).
+
+    ``error``: the exception that ended it, which then decides the status (see
+    :func:`~greenai.tracking.signals.exception_outcome`: ``SystemExit(0)`` completed).
+    """
     if run.stopped:
         return
     if error is not None:
-        interrupted = isinstance(error, KeyboardInterrupt)
-        status = "interrupted" if interrupted else "failed"
-        run.error = f"{type(error).__name__}: {str(error)[:500]}"
+        outcome = exception_outcome(error)
+        status, run.error = outcome.status, outcome.error
+        if outcome.exit_code is not None:
+            run.exit_code = outcome.exit_code
     if status == "interrupted":
         run.flag(fl.INTERRUPTED)
+    stale_before = _stale_snapshots(run)
     try:
         run.mark_stopped(status)
     except Exception as exc:  # pragma: no cover - mark_stopped guards itself; last resort
         log.error("greenai: stopping run %s failed: %s", run.id, exc)
+    if _stale_snapshots(run) > stale_before:  # a bounded wait ended it at the last snapshot
+        run.flag(fl.LAST_SNAPSHOT)
     with _ACTIVE_LOCK:
         if run in _ACTIVE:
             _ACTIVE.remove(run)
         recorder = _RECORDERS.pop(run.id, None)
-    remote: RemoteRun | None = run.remote
-    if remote is not None and (run.tokens_input or run.tokens_output):
-        remote.add_tokens(input=run.tokens_input, output=run.tokens_output)
+    _report_tokens(run)
     if recorder is not None:
         _HEARTBEAT.discard(recorder)
         _write(recorder, wait_s=FINAL_WRITE_WAIT_S)
+
+
+def _stale_snapshots(run: Run) -> int:
+    return run.hub.sampler.stale_snapshots if run.hub is not None else 0
+
+
+def _report_tokens(run: Run) -> None:
+    """A run under ``greenai run`` hands its work to the parent's run too."""
+    remote: RemoteRun | None = run.remote
+    if remote is not None and (run.tokens_input or run.tokens_output):
+        remote.add_tokens(input=run.tokens_input, output=run.tokens_output)
+
+
+# -- a process going down ---------------------------------------------------------------
+
+LOCK_PROBE_S = 0.25
+"""How long the finisher waits for a run's lock before taking it as held by the job."""
+READ_WAIT_S = 0.5
+"""How long the finisher waits for the devices once the process is going down."""
+
+
+def finish_on_signal(signum: int, budget_s: float) -> None:
+    """Finish every active run after fatal signal ``signum`` (the finisher thread).
+
+    A run none of whose locks another thread holds is finished as usual, its devices
+    read one last time within :data:`READ_WAIT_S` (else its last snapshot, flagged).
+    A run whose lock is held (the job's thread, stopped by the handler inside a window
+    boundary or a sampler read) is abandoned: it keeps the energy charged up to the
+    last snapshot, flagged, and its final record is written as it stands. Within
+    about ``budget_s`` either way; the handler waits no longer.
+    """
+    deadline = time.monotonic() + budget_s
+    outcome = signal_outcome(signum)
+    runs = list(_ACTIVE)  # as it stands: the job's thread may hold _ACTIVE_LOCK
+    for run in runs:
+        if run.hub is not None:
+            run.hub.sampler.bound_waits(READ_WAIT_S)
+    for run in reversed(runs):  # children before their parents
+        if run.stopped:
+            continue
+        run.exit_code, run.error = outcome.exit_code, outcome.error
+        if _locks_free(run):
+            finish(run, outcome.status, None)
+        else:
+            _abandon(run, outcome.status, max(deadline - time.monotonic(), 0.0))
+
+
+def _locks_free(run: Run) -> bool:
+    """Whether no other thread holds a lock that finishing ``run`` takes (probed); a
+    frozen hub's lock is held for good."""
+    if run.hub is not None and run.hub.frozen:
+        return False
+    locks = [run.lock, _ACTIVE_LOCK]
+    if run.hub is not None:
+        locks.append(run.hub.lock)
+    for lock in locks:
+        if not lock.acquire(timeout=LOCK_PROBE_S):
+            return False
+        lock.release()
+    return True
+
+
+def _abandon(run: Run, status: str, wait_s: float) -> None:
+    """End ``run`` without its locks: at the last snapshot, its record as it stands."""
+    log.warning("greenai: run %s ends at its last snapshot (its job thread is held)", run.id)
+    if run.hub is not None:
+        run.hub.freeze()
+    for window in run.windows:
+        if not window.closed:
+            window.closed = True
+            _end_unlocked(run, window.span)
+    _end_unlocked(run, run.root_span)
+    run.status = status
+    if status == "interrupted":
+        run.flag(fl.INTERRUPTED)
+    run.flag(fl.LAST_SNAPSHOT)
+    recorder = _RECORDERS.get(run.id)
+    if recorder is not None:
+        _write_as_it_stands(recorder, wait_s)
+    _report_tokens(run)
+
+
+def _end_unlocked(run: Run, span: Span) -> None:
+    if run.hub is not None:
+        run.hub.abandon(span)
+        return
+    span.end_s = max(run.now_s(), span.start_s or 0.0)
+    started = span.started_at or datetime.now(UTC)
+    span.ended_at = started + timedelta(seconds=span.duration_s(span.end_s))
+
+
+def _write_as_it_stands(recorder: Recorder, wait_s: float) -> None:
+    """The run's full record, made and queued without the recorder's or the run's lock
+    (a heartbeat may be stuck holding one, waiting for the other)."""
+    run = recorder.run
+    try:
+        record = build_record(run, recorder.identity)
+        rank = getattr(run, "rank", None)
+        if rank is None:
+            recorder.writer.queue_run(record).wait(wait_s)
+            return
+        from greenai.fleet.rank_run import part_record, submit_part
+
+        part = part_record(rank, record)
+        stale_s = run.settings.stale_after_s
+        submit_part(recorder.writer, part, stale_after_s=stale_s, wait_s=wait_s)
+    except Exception as exc:  # never harm the job (its last heartbeat stays)
+        log.error("greenai: could not record run %s: %s", run.id, exc)
+
+
+def _signal_received(signum: int) -> None:
+    """The job's own handler took a signal (in the handler: only flags, no locks)."""
+    del signum
+    for run in list(_ACTIVE):
+        run.flag(fl.SIGNAL_RECEIVED)
+
+
+_SIGNALS = SignalWatch(on_fatal=finish_on_signal, on_handled=_signal_received)
 
 
 class _Heartbeat:
@@ -252,42 +383,15 @@ def beat_once(run: Run) -> None:
         _Heartbeat.beat(recorder)
 
 
-_SIGNALS_INSTALLED = False
-
-
-def _install_signal_handlers() -> None:
-    """On SIGTERM (and SIGINT), mark active runs interrupted, then chain to the old handler."""
-    global _SIGNALS_INSTALLED
-    if _SIGNALS_INSTALLED or threading.current_thread() is not threading.main_thread():
-        return
-    _SIGNALS_INSTALLED = True
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        previous = signal.getsignal(signum)
-        try:
-            signal.signal(signum, _make_handler(signum, previous))
-        except (ValueError, OSError):  # not allowed here (embedded interpreters)
-            continue
-
-
-def _make_handler(signum: int, previous: Any) -> Any:
-    def handler(sig: int, frame: FrameType | None) -> None:
-        for run in reversed(active_runs()):
-            finish(run, "interrupted", None)
-        if callable(previous):
-            previous(sig, frame)
-            return
-        if previous == signal.SIG_IGN:
-            return
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
-
-    return handler
-
-
 @atexit.register
 def _interrupt_active_runs() -> None:
-    """At interpreter exit, runs never stopped are recorded as interrupted."""
-    for run in reversed(active_runs()):
+    """At interpreter exit, runs never stopped are recorded as interrupted (no driver
+    that hangs holds the exit: the devices are waited for :data:`READ_WAIT_S` at most)."""
+    runs = active_runs()
+    for run in runs:
+        if run.hub is not None:
+            run.hub.sampler.bound_waits(READ_WAIT_S)
+    for run in reversed(runs):
         finish(run, "interrupted", None)
 
 
@@ -307,6 +411,7 @@ def _after_fork_in_child() -> None:
     """
     global _HEARTBEAT
     _ACTIVE_LOCK.release()
+    _SIGNALS.after_fork_in_child()
     inherited = list(_ACTIVE)
     _ACTIVE.clear()
     _RECORDERS.clear()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from greenai.ledger import heartbeat_columns as beat
@@ -226,12 +226,27 @@ def build_record(run: Run, identity: dict[str, Any]) -> dict[str, Any]:
     row = {k: v for k, v in data.items() if k not in _RUN_EXTRA}
     row.update(
         {k: sums[k] for k in ("energy_gpu_j", "energy_cpu_j", "energy_dram_j", "energy_other_j")},
-        heartbeat_at=datetime.now(UTC),
+        heartbeat_at=record_time(run),
         command=run.command,
         **identity,
     )
     windows = [{k: w[k] for k in _WINDOW_COLUMNS} for w in data["windows"]]
     return {"run": row, "devices": data["devices"], "windows": windows, "metrics": data["metrics"]}
+
+
+def record_time(run: Run) -> datetime:
+    """When a record of the run is made (its ``heartbeat_at``): the wall clock, but never
+    before the run's start plus its monotonic duration so far.
+
+    A killed run's ``ended_at`` becomes its last heartbeat, so after the wall clock is
+    stepped back (NTP) a plain reading would end the run before it started. ``ended_at``
+    itself is always the start plus the monotonic duration (see :class:`Span`).
+    """
+    now = datetime.now(UTC)
+    started = run.root_span.started_at
+    if started is None:
+        return now
+    return max(now, started + timedelta(seconds=run.duration_s))
 
 
 def _kind_j(by_kind: dict[str, dict[str, Any]], kind: str) -> float:
@@ -246,7 +261,7 @@ def heartbeat_record(run: Run, windows_from: int, metrics_from: int) -> dict[str
     charges = run.charges()
     sums = totals(run, charges)
     row = {name: sums[name] for name in beat.RUN_COLUMNS if name in sums}
-    row.update(id=run.id, heartbeat_at=datetime.now(UTC))
+    row.update(id=run.id, heartbeat_at=record_time(run))
     keys = ("device_id", "host_id", *beat.DEVICE_COLUMNS)
     devices = [{k: r[k] for k in keys} for r in device_rows(run, charges)]
     windows = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import threading
 import time
@@ -13,6 +12,19 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from greenai.ledger.limits import (
+    BIGINT_MAX,
+    INT_MAX,
+    INT_MIN,
+    METRIC_NAME_CHARS,
+    WINDOW_NAME_CHARS,
+    OutOfRangeError,
+    brief,
+    fit_text,
+    metric_value,
+    step_value,
+    whole_count,
+)
 from greenai.tracking import flags as fl
 from greenai.tracking.accounting import (
     Charge,
@@ -35,6 +47,12 @@ FINAL_WRITE_WAIT_S = 2.0
 
 class GreenAIWarning(UserWarning):
     """A misuse during a run: warned about and flagged on the run, never raised."""
+
+
+def _added(total: int, count: int | None) -> tuple[int, bool]:
+    """``total + count`` held at the ledger's maximum, and whether it was held."""
+    new = total + (count or 0)
+    return min(new, BIGINT_MAX), new > BIGINT_MAX
 
 
 class Run:
@@ -86,6 +104,8 @@ class Run:
         self.forked_away = False
         self.remote: RemoteRun | None = None  # a parent ``greenai run``: tokens go there too
         self.finisher: Callable[[Run, str, BaseException | None], None] | None = None
+        for note in meta.notes:  # metadata fitted to the ledger's columns
+            self.misuse(fl.TEXT_CLEANED, note)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -163,15 +183,18 @@ class Run:
         self.flag(flag)
 
     def _count(self, name: str, value: object) -> int | None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer() and value >= 0:
-                return int(value)
-            self.misuse(fl.INVALID_COUNT, f"{name}={value!r} ignored: expected a whole number >= 0")
-            return None
-        if value < 0:
-            self.misuse(fl.INVALID_COUNT, f"{name}={value!r} ignored: expected a whole number >= 0")
-            return None
-        return value
+        try:
+            return whole_count(value)
+        except OutOfRangeError:
+            self.misuse(
+                fl.OUT_OF_RANGE,
+                f"{name}={brief(value)} ignored: the ledger holds counts up to {BIGINT_MAX}",
+            )
+        except ValueError:
+            self.misuse(
+                fl.INVALID_COUNT, f"{name}={brief(value)} ignored: expected a whole number >= 0"
+            )
+        return None
 
     def _late(self, what: str) -> bool:
         if self.stopped:
@@ -182,24 +205,37 @@ class Run:
     def add_tokens(self, input: object = 0, output: object = 0) -> None:
         """Count tokens processed (input: prompt/context, output: generated or trained on).
 
-        A negative or non-integer count is a warning and a flag, never an exception.
+        Counts are whole numbers from 0 to 2**63-1 (ints, whole floats, numpy or torch
+        integers). Anything else is a warning and a flag, never an exception: a
+        negative or non-integer count is ignored (``invalid_count``), a larger one too
+        (``value_out_of_range``), and a total that would pass 2**63-1 is held there
+        (``value_out_of_range``).
         """
         if self._late("add_tokens"):
             return
         n_in, n_out = self._count("input", input), self._count("output", output)
+        held = False
         with self._lock:
             for holder in self._token_holders():
-                holder.tokens_input += n_in or 0
-                holder.tokens_output += n_out or 0
+                holder.tokens_input, held_in = _added(holder.tokens_input, n_in)
+                holder.tokens_output, held_out = _added(holder.tokens_output, n_out)
+                held = held or held_in or held_out
+        if held:
+            self.misuse(fl.OUT_OF_RANGE, f"token total held at {BIGINT_MAX}, the ledger's maximum")
 
     def add_samples(self, n: object) -> None:
-        """Count units of work that are not tokens (images, requests)."""
+        """Count units of work that are not tokens (images, requests); checked as
+        :meth:`add_tokens` checks counts."""
         if self._late("add_samples"):
             return
         count = self._count("samples", n)
+        held = False
         with self._lock:
             for holder in self._token_holders():
-                holder.samples += count or 0
+                holder.samples, held_now = _added(holder.samples, count)
+                held = held or held_now
+        if held:
+            self.misuse(fl.OUT_OF_RANGE, f"sample total held at {BIGINT_MAX}, the ledger's maximum")
 
     def _token_holders(self) -> list[Any]:
         holders: list[Any] = [self, *self._active_windows]
@@ -210,25 +246,69 @@ class Run:
         return holders
 
     def log_metric(self, name: str, value: object, step: int | None = None) -> None:
-        """Record a quality metric (perplexity, accuracy) for trade-off charts."""
+        """Record a quality metric (perplexity, accuracy) for trade-off charts.
+
+        ``name`` is a non-empty string of at most 200 characters (longer ones are cut,
+        NUL becomes U+FFFD: ``text_cleaned``); ``value`` a finite number (ints, floats,
+        numpy or torch scalars); ``step`` None or a whole number within 32 bits. A
+        misuse is a warning and a flag, never an exception: a value that is not a
+        number is ignored (``invalid_metric``), one beyond a double or infinite too
+        (``value_out_of_range``); a bad step is dropped and the value kept.
+        """
         if self._late("log_metric"):
             return
         if not isinstance(name, str) or not name:
-            self.misuse(fl.INVALID_METRIC, f"metric name {name!r} ignored: expected a string")
+            self.misuse(fl.INVALID_METRIC, f"metric name {brief(name)} ignored: expected a string")
             return
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            self.misuse(fl.INVALID_METRIC, f"metric {name}={value!r} ignored: expected a number")
+        name, changed = fit_text(name, METRIC_NAME_CHARS)
+        if changed:
+            self.misuse(fl.TEXT_CLEANED, f"metric name changed to fit the ledger: {changed}")
+        shown = f"metric {brief(name)}={brief(value)}"
+        try:
+            number = metric_value(value)
+        except OutOfRangeError:
+            self.misuse(fl.OUT_OF_RANGE, f"{shown} ignored: the ledger holds finite doubles only")
+            return
+        except ValueError:
+            self.misuse(fl.INVALID_METRIC, f"{shown} ignored: expected a number")
             return
         with self._lock:
             self.metrics.append(
-                {"name": name, "value": float(value), "step": step, "logged_at": datetime.now(UTC)}
+                {
+                    "name": name,
+                    "value": number,
+                    "step": self._step(shown, step),
+                    "logged_at": datetime.now(UTC),
+                }
             )
+
+    def _step(self, shown: str, step: object) -> int | None:
+        try:
+            return step_value(step)
+        except OutOfRangeError:
+            self.misuse(
+                fl.OUT_OF_RANGE,
+                f"{shown}: step {brief(step)} dropped (beyond {INT_MIN}..{INT_MAX})",
+            )
+        except ValueError:
+            self.misuse(
+                fl.INVALID_METRIC, f"{shown}: step {brief(step)} dropped: expected a whole number"
+            )
+        return None
 
     # -- windows ---------------------------------------------------------------
 
     def window(self, name: str) -> Window:
         """A named sub-interval with its own energy and tokens; nesting allowed."""
         parent = self._active_windows[-1] if self._active_windows else None
+        if not isinstance(name, str):
+            self.misuse(
+                fl.TEXT_CLEANED, f"window name {brief(name)} is not a string: its repr kept"
+            )
+            name = brief(name)
+        name, changed = fit_text(name, WINDOW_NAME_CHARS)
+        if changed:
+            self.misuse(fl.TEXT_CLEANED, f"window name changed to fit the ledger: {changed}")
         return Window(self, name, parent)
 
     def open_window(self, window: Window) -> None:

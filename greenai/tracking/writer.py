@@ -1,10 +1,20 @@
-"""Writes run records to the ledger off the job's thread.
+"""Writes run records to the ledger off the job's thread, through a write-ahead journal.
 
-Start and stop of a run only queue a record; a background thread writes it through
-the ledger's :class:`~greenai.ledger.RecordSink`, which spools it when the ledger is
-unreachable and prints it to stderr when even the spool fails. A run's final record
-is waited for (up to a timeout) so a finished run is in the ledger when ``stop``
-returns; at interpreter exit whatever is queued is flushed.
+A run record (its start, its final record) is first written to the ledger's journal on
+the caller's thread (fsync'd, :func:`~greenai.ledger.journal.journal_for`), then queued;
+a background thread, the shipper, writes it through the ledger's
+:class:`~greenai.ledger.RecordSink` and deletes its journal file once the ledger has it.
+Heartbeats and power series go straight to the shipper and into the journal only when
+the ledger cannot take them: a job killed with SIGKILL loses at most the last heartbeat
+interval. Every job carries a sequence number given in queue order; run records store it
+(``record_seq``) so the ledger never takes an older record over a newer one.
+
+How long the job waits: a run's final record is waited for up to a short bound while
+the ledger is up (so the ledger holds the run when ``stop`` returns) and not at all once
+it is known to be down; at interpreter exit the shipper has :data:`EXIT_FLUSH_S` (none
+when the ledger is down), then whatever is still queued is journaled, for the next
+process or ``greenai sync``. If even the journal cannot be written, the record goes to
+stderr as one JSON line (``greenai sync --from-stderr`` re-imports it).
 """
 
 from __future__ import annotations
@@ -13,39 +23,67 @@ import atexit
 import logging
 import os
 import queue
+import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from greenai.ledger.sink import RUN_PREFIX, SERIES_PREFIX
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TIERS: tuple[tuple[str, int], ...] = (("1s", 7), ("1m", 90), ("1h", 0))
+EXIT_FLUSH_S = 2.0
+"""At interpreter exit, how long the shipper may keep writing before the rest is journaled."""
+WAIT_POLL_S = 0.05
 
 
 @dataclass(eq=False)
 class WriteJob:
-    """A queued write; ``outcome`` says where it went (ledger, spool, stderr) once done."""
+    """A queued write; ``outcome`` says where it went (ledger, spool, stderr) once done.
+
+    ``seq`` is given when the job is queued; a run job's payload is ``(record, journal
+    file or None)``.
+    """
 
     kind: str  # "run" | "beat" | "series" | "call"
     payload: Any
     done: threading.Event = field(default_factory=threading.Event)
     outcome: str = ""
+    seq: int = 0
+    give_up: Callable[[], bool] = lambda: False
 
     def wait(self, timeout_s: float | None) -> str:
-        """Wait up to ``timeout_s`` (None: not at all): the outcome, else ``"queued"``."""
-        if timeout_s is not None and self.done.wait(timeout_s):
-            return self.outcome
-        return "queued"
+        """Wait up to ``timeout_s`` (None: not at all), less once the ledger is known to be
+        down: the outcome, else ``"queued"`` (a run record is in the journal then)."""
+        if timeout_s is None:
+            return self.outcome if self.done.is_set() else "queued"
+        deadline = time.monotonic() + timeout_s
+        while not self.done.is_set() and not self.give_up():
+            left_s = deadline - time.monotonic()
+            if left_s <= 0:
+                break
+            self.done.wait(min(left_s, WAIT_POLL_S))
+        return self.outcome if self.done.is_set() else "queued"
+
+
+def with_seq(record: dict[str, Any], seq: int) -> dict[str, Any]:
+    """``record`` whose run carries ``record_seq`` (a copy; the caller's dict is kept)."""
+    return {**record, "run": {**record["run"], "record_seq": seq}}
 
 
 class Writer:
-    """One background writer per ledger URL.
+    """One background writer (the journal's shipper) per ledger URL.
 
     Args:
         url: The ledger URL (None: the default SQLite file).
-        data_dir: Per-user data folder (ledger file and spool).
+        data_dir: Per-user data folder (default ledger file and journals).
+        stale_after_s: When a silent running run counts as interrupted.
+        series_tiers: Power series tiers and their retention, days.
+        journal: The ledger's journal (default: :func:`~greenai.ledger.journal.journal_for`).
     """
 
     def __init__(
@@ -54,16 +92,28 @@ class Writer:
         data_dir: Path | None = None,
         stale_after_s: float = 60.0,
         series_tiers: tuple[tuple[str, int], ...] = DEFAULT_TIERS,
+        journal: Any = None,
     ) -> None:
+        from greenai.ledger.journal import journal_for
+
         self.url = url
         self.data_dir = data_dir
         self.stale_after_s = stale_after_s
         self.series_tiers = series_tiers
+        self.journal = journal if journal is not None else journal_for(url, data_dir)
         self._queue: queue.Queue[WriteJob | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="greenai-writer", daemon=True)
         self._sink: Any = None
+        self._current: WriteJob | None = None
         self._started = False
         self._lock = threading.Lock()
+        self._order = threading.Lock()  # sequence numbers in queue order
+
+    @property
+    def ledger_down(self) -> bool:
+        """Whether the ledger is known to be down (the last attempt failed, not retried yet)."""
+        sink = self._sink
+        return sink is not None and bool(sink.ledger_down)
 
     def _ensure_thread(self) -> None:
         with self._lock:
@@ -72,58 +122,103 @@ class Writer:
                 self._thread.start()
 
     def _open_sink(self) -> Any:
-        from greenai.ledger import Ledger, RecordSink, Spool, default_spool_dir
+        from greenai.ledger import Ledger, RecordSink
 
-        spool = Spool(default_spool_dir(self.data_dir))
+        _warn_of_legacy_spool(self.data_dir)
 
         def factory() -> Ledger:
             return Ledger.open(self.url, data_dir=self.data_dir)
 
-        sink = RecordSink(factory, spool)
+        ledger = None
         try:
             ledger = factory()
-            replayed = spool.replay(ledger)
+            replayed = self.journal.replay(ledger)
             if replayed:
-                log.info("replayed %d spooled run records", replayed)
+                log.info("shipped %d journaled run records", replayed)
             stale = ledger.mark_stale_runs(stale_after_s=self.stale_after_s)
             if stale:
                 log.warning("marked %d run(s) interrupted (heartbeat stale)", len(stale))
             ledger.compact_series(tiers=self.series_tiers)  # keep the tiers' retention
-            ledger.close()
-        except Exception as exc:  # unreachable now: records spool until it is back
-            log.warning("ledger not reachable yet (%s); records are spooled", exc)
-        return sink
+        except Exception as exc:  # unreachable now: records stay journaled until it is back
+            log.warning("ledger not reachable yet (%s); records are journaled", exc)
+            if ledger is not None:
+                ledger.close()
+            sink = RecordSink(factory, self.journal)
+            sink.mark_down()
+            return sink
+        return RecordSink(factory, self.journal, ledger=ledger)
 
     def _loop(self) -> None:
         while True:
             job = self._queue.get()
             if job is None:
                 return
+            self._current = job
             try:
                 if self._sink is None:
                     self._sink = self._open_sink()
-                if job.kind == "run":
-                    job.outcome = self._sink.save_run(job.payload)
-                elif job.kind == "beat":
-                    job.outcome = self._sink.save_heartbeat(*job.payload)
-                elif job.kind == "series":
-                    job.outcome = self._sink.add_series(job.payload)
-                else:
-                    job.payload(self._sink)
-                    job.outcome = "done"
+                job.outcome = self._run(job)
             except Exception as exc:  # the sink never raises; this is a last guard
                 log.error("greenai could not write a record: %s", exc)
                 job.outcome = "error"
             finally:
+                self._current = None
                 job.done.set()
 
+    def _run(self, job: WriteJob) -> str:
+        sink = self._sink
+        if job.kind == "run":
+            record, journaled = job.payload
+            outcome = str(sink.save_run(record, journaled))
+            if outcome == "ledger":
+                self._ship_leftovers()
+            return outcome
+        if job.kind == "beat":
+            record, full = job.payload
+            return str(sink.save_heartbeat(record, lambda: with_seq(full(), job.seq)))
+        if job.kind == "series":
+            return str(sink.add_series(job.payload))
+        job.payload(sink)
+        return "done"
+
+    def _ship_leftovers(self) -> None:
+        """Ship what the journal still holds while the ledger is up: records of processes
+        that ended before shipping them (a forked worker leaves by ``os._exit``, with no
+        exit flush), or of an earlier outage. Records queued here are shipped early, which
+        their sequence numbers make harmless."""
+        ledger = self._sink.ledger
+        try:
+            if ledger is not None and self.journal.pending():
+                self.journal.replay(ledger)
+        except Exception as exc:  # the ledger went away meanwhile: the next record retries
+            log.debug("shipping the journal's leftovers failed: %s", exc)
+
     def submit_run(self, record: dict[str, Any], wait_s: float | None = None) -> str:
-        """Queue a run record; wait up to ``wait_s`` for it to be written."""
-        return self._submit(WriteJob("run", record), wait_s)
+        """Journal and queue a run record; wait up to ``wait_s`` for it to be shipped."""
+        return self.queue_run(record).wait(wait_s)
 
     def queue_run(self, record: dict[str, Any]) -> WriteJob:
-        """Queue a run record without waiting."""
-        return self._queue_job(WriteJob("run", record))
+        """Journal a run record (fsync'd, on this thread) and queue it for the ledger."""
+        self._ensure_thread()
+        with self._order:
+            job = WriteJob("run", None, seq=self._next_seq(), give_up=lambda: self.ledger_down)
+            stamped = with_seq(record, job.seq)
+            job.payload = (stamped, self._journal(stamped))
+            self._queue.put(job)
+        return job
+
+    def _journal(self, record: dict[str, Any]) -> Path | None:
+        try:
+            return Path(self.journal.write(record))
+        except Exception as exc:  # the shipper tries the ledger, then stderr
+            log.warning("greenai cannot write the journal %s (%s)", self.journal.folder, exc)
+            return None
+
+    @staticmethod
+    def _next_seq() -> int:
+        from greenai.ledger.spool import next_sequence
+
+        return next_sequence()
 
     def queue_heartbeat(
         self, record: dict[str, Any], full: Callable[[], dict[str, Any]]
@@ -135,27 +230,85 @@ class Writer:
     def submit_series(self, rows: list[dict[str, Any]]) -> None:
         """Queue power series rows."""
         if rows:
-            self._submit(WriteJob("series", rows), None)
+            self._queue_job(WriteJob("series", rows))
 
     def call(self, fn: Callable[[Any], None], wait_s: float | None = None) -> str:
         """Run ``fn(sink)`` on the writer thread (maintenance such as stale-run checks)."""
-        return self._submit(WriteJob("call", fn), wait_s)
+        job = self._queue_job(WriteJob("call", fn, give_up=lambda: self.ledger_down))
+        return job.wait(wait_s)
 
     def _queue_job(self, job: WriteJob) -> WriteJob:
         self._ensure_thread()
-        self._queue.put(job)
+        with self._order:
+            job.seq = self._next_seq()
+            self._queue.put(job)
         return job
 
-    def _submit(self, job: WriteJob, wait_s: float | None) -> str:
-        return self._queue_job(job).wait(wait_s)
-
     def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until everything queued so far is written; False on timeout."""
+        """Wait until everything queued so far is written; False on timeout (and at once
+        when the ledger is known to be down)."""
         if not self._started:
             return True
-        marker = WriteJob("call", lambda _sink: None)
-        self._queue.put(marker)
-        return marker.done.wait(timeout_s)
+        marker = self._queue_job(WriteJob("call", lambda _sink: None))
+        marker.give_up = lambda: self.ledger_down
+        marker.wait(timeout_s)
+        return marker.done.is_set()
+
+    def journal_unshipped(self) -> int:
+        """Journals what is still queued or being shipped (at exit, after the flush timed
+        out): power series rows, and run records the job's thread could not journal
+        (heartbeats are superseded by the final record); what even the journal refuses
+        goes to stderr as one JSON line. Returns how many jobs were kept."""
+        jobs = [self._current] if self._current is not None else []
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                jobs.append(job)
+        kept = 0
+        for job in jobs:
+            if job.done.is_set():
+                continue
+            if job.kind == "series":
+                kept += self._keep(self.journal.write_series, SERIES_PREFIX, job.payload)
+            elif job.kind == "run" and job.payload[1] is None:
+                kept += self._keep(self.journal.write, RUN_PREFIX, job.payload[0])
+        return kept
+
+    @staticmethod
+    def _keep(write: Callable[[Any], object], prefix: str, payload: Any) -> int:
+        from greenai.ledger.spool import to_json
+
+        try:
+            write(payload)
+        except Exception:
+            try:
+                sys.stderr.write(prefix + to_json(payload) + "\n")
+                sys.stderr.flush()
+            except Exception as exc:
+                log.warning("greenai lost a record: stderr failed too (%s)", exc)
+                return 0
+        return 1
+
+
+def _warn_of_legacy_spool(data_dir: Path | None) -> None:
+    """Records of the old spool folder name no ledger: say so, never replay them here."""
+    from greenai.ledger import Spool, default_spool_dir
+
+    try:
+        legacy = Spool(default_spool_dir(data_dir))
+        pending = legacy.pending()
+    except OSError:
+        return
+    if pending:
+        log.warning(
+            "%d record(s) wait in the old spool folder %s, whose ledger is unknown; "
+            "'greenai sync --legacy-spool --db URL' replays them into the ledger you name",
+            pending,
+            legacy.folder,
+        )
 
 
 _WRITERS: dict[tuple[str | None, Path | None], Writer] = {}
@@ -199,9 +352,14 @@ os.register_at_fork(
 
 
 @atexit.register
-def flush_all(timeout_s: float = 10.0) -> None:
-    """Flush every writer (at interpreter exit)."""
+def flush_all(timeout_s: float = EXIT_FLUSH_S) -> None:
+    """Give every writer up to ``timeout_s`` to ship what is queued, then journal the rest
+    (at interpreter exit)."""
     with _WRITERS_LOCK:
         writers = list(_WRITERS.values())
+    deadline = time.monotonic() + timeout_s
     for writer in writers:
-        writer.flush(timeout_s)
+        if not writer.flush(max(0.0, deadline - time.monotonic())):
+            journaled = writer.journal_unshipped()
+            if journaled:
+                log.info("journaled %d unshipped writes for the next process", journaled)

@@ -72,6 +72,7 @@ def full_record() -> dict[str, Any]:
         "rank": 3,
         "world_size": 8,
         "hosts": ["node-a", "node-b"],
+        "record_seq": 7,
     }
     devices = [
         {

@@ -147,10 +147,10 @@ def test_after_any_heartbeat_the_ledger_holds_the_full_record(
     assert comparable(stored(run.id)) == comparable(build_record(run, identity_of(run)))
 
 
-def test_a_heartbeat_while_the_ledger_is_down_spools_the_full_record(
+def test_a_heartbeat_while_the_ledger_is_down_journals_the_full_record(
     fake_nvml: FakeNvml, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from greenai.ledger import default_spool_dir
+    from greenai.ledger.journal import journal_for
 
     t0 = fake_nvml.now()
     with greenai.track(name="offline") as run:
@@ -166,7 +166,7 @@ def test_a_heartbeat_while_the_ledger_is_down_spools_the_full_record(
         caught_up(run)
         beat_once(run)
         flush_all()
-        files = sorted(default_spool_dir().glob("*.json*"))
+        files = sorted(journal_for(None).folder.glob("*.json*"))
         spooled = [json.loads(f.read_text()) for f in files if not f.name.startswith(".")]
         mine = [e["record"] for e in spooled if e.get("run_id") == run.id]
         assert mine and mine[-1]["run"]["tokens_output"] == 5

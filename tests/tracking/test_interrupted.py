@@ -26,7 +26,7 @@ KILLED_JOB = textwrap.dedent(
 
 
 def test_killed_process_is_interrupted_by_the_next_run_with_energy_kept() -> None:
-    env = {**os.environ, "GREENAI_HEARTBEAT_S": "0.2", "GREENAI_STALE_AFTER_S": "1"}
+    env = {**os.environ, "GREENAI_HEARTBEAT_S": "0.5", "GREENAI_STALE_AFTER_S": "1"}
     out = subprocess.run(
         [sys.executable, "-c", KILLED_JOB], capture_output=True, text=True, timeout=120, env=env
     )

@@ -84,10 +84,10 @@ def test_exception_passes_through_even_when_the_ledger_is_unreachable(tmp_path) 
 
     with pytest.raises(KeyError, match="missing"):
         job()
-    # the record waits in the spool; once the ledger can be reached, sync writes it once
-    from greenai.ledger import Spool, default_spool_dir
+    # the record waits in the ledger's journal; once it can be reached, sync ships it once
+    from greenai.ledger.journal import journal_for
 
-    assert Spool(default_spool_dir()).pending() >= 1
+    assert journal_for(url).pending() >= 1
     blocker.unlink()
     blocker.mkdir()
     out = run_cli(["sync", "--db", url])
@@ -97,7 +97,7 @@ def test_exception_passes_through_even_when_the_ledger_is_unreachable(tmp_path) 
     with Ledger.open(url) as ledger:
         rows = ledger.list_runs()
     assert [r["status"] for r in rows] == ["failed"]
-    assert Spool(default_spool_dir()).pending() == 0
+    assert journal_for(url).pending() == 0
     run_cli(["sync", "--db", url])
     with Ledger.open(url) as ledger:
         assert len(ledger.list_runs()) == 1  # exactly once

@@ -29,6 +29,15 @@ def hash_identifier(ledger: Ledger, value: str) -> str:
     Returns:
         The first 16 hex digits of the HMAC.
     """
-    key = ledger.set_meta_default(HASH_KEY, secrets.token_hex(32))
+    return pseudonym(ledger_hash_key(ledger), value)
+
+
+def ledger_hash_key(ledger: Ledger) -> str:
+    """The ledger's hashing key (created on first use)."""
+    return ledger.set_meta_default(HASH_KEY, secrets.token_hex(32))
+
+
+def pseudonym(key: str, value: str) -> str:
+    """``value`` hashed with ``key`` as :func:`hash_identifier` does."""
     digest = hmac.new(key.encode("utf-8"), value.encode("utf-8"), hashlib.sha256)
     return digest.hexdigest()[:HASH_HEX_CHARS]

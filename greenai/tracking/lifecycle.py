@@ -55,24 +55,10 @@ def _identity(settings: Any) -> dict[str, Any]:
     except (KeyError, OSError):
         user = str(os.getuid())
     if settings.hash_identifiers:
-        host, user = _hashed(settings, host), _hashed(settings, user)
+        from greenai.tracking.pseudonyms import hashed_names
+
+        host, user = hashed_names(_writer_of(settings), [host, user])
     return {"host_id": host, "user_id": user, "greenai_version": __version__}
-
-
-def _hashed(settings: Any, value: str) -> str:
-    result: list[str] = []
-
-    def work(_sink: Any) -> None:
-        from greenai.ledger import Ledger, hash_identifier
-
-        ledger = Ledger.open(settings.db_url)
-        try:
-            result.append(hash_identifier(ledger, value))
-        finally:
-            ledger.close()
-
-    _writer_of(settings).call(work, wait_s=5.0)
-    return result[0] if result else "redacted"
 
 
 def _writer_of(settings: Any) -> Writer:

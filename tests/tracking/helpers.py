@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from greenai.ledger import Ledger
+from greenai.tracking.writer import flush_all
 
 
 def burn_cpu(seconds: float) -> int:
@@ -18,7 +19,9 @@ def burn_cpu(seconds: float) -> int:
 
 
 def stored(run_id: str, url: str | None = None) -> dict[str, Any]:
-    """The ledger's record of a run (fails the test when absent)."""
+    """The ledger's record of a run once the writer is done (fails the test when absent;
+    a busy machine may take longer than the final record's wait in ``stop``)."""
+    flush_all(timeout_s=60.0)
     ledger = Ledger.open(url)
     try:
         record = ledger.get_run(run_id)

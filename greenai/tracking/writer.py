@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from greenai.ledger.sink import RUN_PREFIX, SERIES_PREFIX
+from greenai.ledger.spool import next_sequence, to_json
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +202,7 @@ class Writer:
         """Journal a run record (fsync'd, on this thread) and queue it for the ledger."""
         self._ensure_thread()
         with self._order:
-            job = WriteJob("run", None, seq=self._next_seq(), give_up=lambda: self.ledger_down)
+            job = WriteJob("run", None, seq=next_sequence(), give_up=lambda: self.ledger_down)
             stamped = with_seq(record, job.seq)
             job.payload = (stamped, self._journal(stamped))
             self._queue.put(job)
@@ -213,12 +214,6 @@ class Writer:
         except Exception as exc:  # the shipper tries the ledger, then stderr
             log.warning("greenai cannot write the journal %s (%s)", self.journal.folder, exc)
             return None
-
-    @staticmethod
-    def _next_seq() -> int:
-        from greenai.ledger.spool import next_sequence
-
-        return next_sequence()
 
     def queue_heartbeat(
         self, record: dict[str, Any], full: Callable[[], dict[str, Any]]
@@ -240,7 +235,7 @@ class Writer:
     def _queue_job(self, job: WriteJob) -> WriteJob:
         self._ensure_thread()
         with self._order:
-            job.seq = self._next_seq()
+            job.seq = next_sequence()
             self._queue.put(job)
         return job
 
@@ -279,8 +274,6 @@ class Writer:
 
     @staticmethod
     def _keep(write: Callable[[Any], object], prefix: str, payload: Any) -> int:
-        from greenai.ledger.spool import to_json
-
         try:
             write(payload)
         except Exception:

@@ -199,40 +199,35 @@ def test_sigkill_of_greenai_run_terminates_the_child(tmp_path: Path) -> None:
 CRASHES = ["SIGSEGV", "SIGABRT", "SIGBUS", "SIGFPE", "SIGILL"]
 
 
+def _assert_run_ended_by(name: str, child: str, status: str) -> None:
+    """``greenai run`` of ``child``, which signal ``name`` ends: exit code and run row."""
+    signum = signal.Signals[name]
+    out = subprocess.run(
+        [*GREENAI, "run", "--", sys.executable, "-c", child],
+        capture_output=True,
+        text=True,
+        timeout=START_S,
+    )
+    assert out.returncode == 128 + signum, out.stderr
+    row = the_run()
+    assert (row["status"], row["exit_code"]) == (status, -signum)
+    assert name in row["error"]
+
+
 @pytest.mark.parametrize("name", CRASHES)
 def test_a_child_that_crashes_is_failed_with_the_signal_named(name: str) -> None:
-    signum = signal.Signals[name]
     child = (
         "import os, resource, signal\n"
         "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
         f"os.kill(os.getpid(), signal.{name})\n"
     )
-    out = subprocess.run(
-        [*GREENAI, "run", "--", sys.executable, "-c", child],
-        capture_output=True,
-        text=True,
-        timeout=START_S,
-    )
-    assert out.returncode == 128 + signum, out.stderr
-    row = the_run()
-    assert (row["status"], row["exit_code"]) == ("failed", -signum)
-    assert name in row["error"]
+    _assert_run_ended_by(name, child, "failed")
 
 
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP", "SIGINT"])
 def test_a_child_ended_by_a_stop_signal_is_interrupted_with_the_signal_named(name: str) -> None:
-    signum = signal.Signals[name]
     child = f"import os, signal, time; os.kill(os.getpid(), signal.{name}); time.sleep(60)"
-    out = subprocess.run(
-        [*GREENAI, "run", "--", sys.executable, "-c", child],
-        capture_output=True,
-        text=True,
-        timeout=START_S,
-    )
-    assert out.returncode == 128 + signum, out.stderr
-    row = the_run()
-    assert (row["status"], row["exit_code"]) == ("interrupted", -signum)
-    assert name in row["error"]
+    _assert_run_ended_by(name, child, "interrupted")
 
 
 def test_a_command_that_cannot_start_is_127_with_a_message() -> None:

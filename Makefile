@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup sysdeps demo test lint typecheck pytest bench clean
+.PHONY: setup sysdeps demo test lint typecheck pytest bench reliability clean
 
 # (Re)creates the virtualenv when pyproject.toml changes. torch is installed first, pinned,
 # so that the `bench` extra finds it satisfied (a plain `torch` may pull a multi-GB CUDA build).
@@ -40,6 +40,17 @@ test: sysdeps setup lint typecheck pytest
 bench: sysdeps setup
 	$(PY) -m benchmarks
 	GREENAI_ORACLE_PROFILE=deep $(PY) -m pytest -q tests/tracking/test_oracle.py
+
+# The reliability suite at full size; its results go to tests/reliability/results.json and
+# the README's Reliability section (fails when a case fails or a run is lost).
+reliability: sysdeps setup
+	mkdir -p artifacts
+	rm -f artifacts/reliability.jsonl
+	RELIABILITY_SIZE=full RELIABILITY_RESULTS=$(CURDIR)/artifacts/reliability.jsonl \
+		$(PY) -m pytest -q tests/reliability --junitxml=artifacts/reliability.xml \
+		--ignore tests/reliability/test_readme_section.py; \
+		status=$$?; $(PY) -m tests.reliability.summary artifacts/reliability.xml \
+		artifacts/reliability.jsonl && exit $$status
 
 clean:
 	rm -rf $(VENV) artifacts .mypy_cache .ruff_cache .pytest_cache

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from greenai.figures.units import joules
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -57,3 +59,10 @@ def _fmt(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def gpu_energy_j(result: dict[str, Any]) -> float:
+    """A trial's GPU energy, J: greenai's children print joules, CodeCarbon's kWh."""
+    if "gpu_energy_j" in result:
+        return float(result["gpu_energy_j"])
+    return joules(float(result["gpu_energy_kwh"]))

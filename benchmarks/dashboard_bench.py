@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import REPO, print_table
+from greenai.figures.units import emissions_kg
 
 RUNS = 10_000
 DAYS = 365
@@ -68,7 +69,7 @@ def _run(rng: random.Random, i: int, now: datetime) -> dict[str, Any]:
         "energy_by_kind": {"gpu": {"energy_j": gpu_j, "method": "counter"},
                            "cpu": {"energy_j": energy - gpu_j, "method": "model"}},
         "measured_energy_j": gpu_j, "tokens_input": tokens // 4, "tokens_output": tokens,
-        "emissions_kg": energy * 1.2 / 3.6e6 * 0.056, "intensity_g_per_kwh": 56.0,
+        "emissions_kg": emissions_kg(energy * 1.2, 56.0), "intensity_g_per_kwh": 56.0,
         "intensity_source": "codecarbon:FRA", "country": "FRA", "host_id": rng.choice(HOSTS),
         "attribution": "compute-processes", "flags": [], "created_at": now, "updated_at": now,
     }  # fmt: skip

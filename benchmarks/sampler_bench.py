@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import textwrap
 
-from benchmarks.common import fake_nvml_env, print_table, run_json
+from benchmarks.common import fake_nvml_env, gpu_energy_j, print_table, run_json
 
 WINDOW_S = 20.0
 
@@ -89,7 +89,7 @@ CODECARBON = PROLOGUE + textwrap.dedent(
     t_fake1 = fake.now()
     gpu_kwh = tracker.final_emissions_data.gpu_energy
     exact = sum(fake.energy_j(i, t_fake0, t_fake1) for i in range(8))
-    print(json.dumps({{"cpu_s": c1 - c0, "wall_s": t1 - t0, "gpu_energy_j": gpu_kwh * 3.6e6,
+    print(json.dumps({{"cpu_s": c1 - c0, "wall_s": t1 - t0, "gpu_energy_kwh": gpu_kwh,
                       "exact_j": exact}}))
     """
 )
@@ -117,7 +117,7 @@ def main() -> dict[str, float]:
     )
 
     def err(r: dict[str, float]) -> str:
-        return f"{(r['gpu_energy_j'] / r['exact_j'] - 1) * 100:+.2f}%"
+        return f"{(gpu_energy_j(r) / r['exact_j'] - 1) * 100:+.2f}%"
 
     rows = [
         ["greenai defaults (8 GPU counters, 1 Hz)", f"{cost_counter * 100:.3f}%", err(g_counter),

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import textwrap
 
-from benchmarks.common import fake_nvml_env, print_table, run_json
+from benchmarks.common import fake_nvml_env, gpu_energy_j, print_table, run_json
 from benchmarks.sampler_bench import GREENAI as BARE_SAMPLER
 
 WINDOW_S = 15.0
@@ -78,8 +78,8 @@ CODECARBON = PROLOGUE + textwrap.dedent(
     tracker.stop()
     t_fake1 = fake.now()
     exact = sum(fake.energy_j(i, t_fake0, t_fake1) for i in range(8))
-    gpu = tracker.final_emissions_data.gpu_energy * 3.6e6
-    print(json.dumps({{"cpu_s": c1 - c0, "wall_s": t1 - t0, "gpu_energy_j": gpu,
+    gpu_kwh = tracker.final_emissions_data.gpu_energy
+    print(json.dumps({{"cpu_s": c1 - c0, "wall_s": t1 - t0, "gpu_energy_kwh": gpu_kwh,
                       "exact_j": exact}}))
     """
 )
@@ -116,7 +116,7 @@ def _cost(result: dict[str, float], idle: dict[str, float]) -> float:
 
 
 def _error(result: dict[str, float]) -> float:
-    return (result["gpu_energy_j"] / result["exact_j"] - 1.0) * 100.0
+    return (gpu_energy_j(result) / result["exact_j"] - 1.0) * 100.0
 
 
 def main() -> dict[str, float]:

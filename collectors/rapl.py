@@ -27,8 +27,12 @@ Which zones become devices (no joule is counted twice):
 Counters are cumulative micro-joules that wrap at ``max_energy_range_uj``: the delta
 between two reads is ``new - old``, plus ``max_energy_range_uj`` when ``new < old``. A
 counter must therefore be read at least once per wrap period (about 15 minutes for a
-262 kJ range at 300 W); the 1 Hz sampler does. Since Linux 5.10 ``energy_uj`` is
-readable by root only: ``open`` then raises :class:`Unavailable` with what to do.
+262 kJ range at 300 W); the 1 Hz sampler does. A counter can also restart (a package
+reset, a virtual machine moved to another host): a backwards step whose wraparound
+would mean more than :data:`MAX_ZONE_POWER_W` since the previous read is a restart, as
+NVML's driver reload is (:func:`counter_step_uj`), counted in ``status``. Since Linux
+5.10 ``energy_uj`` is readable by root only: ``open`` then raises :class:`Unavailable`
+with what to do.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ DEFAULT_ROOT = Path("/sys/class/powercap")
 PROVIDERS = ("intel-rapl", "intel-rapl-mmio")
 _ZONE_ID = re.compile(r"^(intel-rapl(?:-mmio)?):(\d+(?::\d+)*)$")
 _UJ_PER_J = 1_000_000
+MAX_ZONE_POWER_W = 5000.0
+"""Above this power since the previous read, a backwards step is no wraparound, W."""
 
 ReadText = Callable[[Path], str]
 
@@ -75,6 +81,37 @@ def wrap_delta_uj(old_uj: int, new_uj: int, max_range_uj: int) -> int:
     if new_uj < old_uj:
         delta += max_range_uj
     return max(delta, 0)
+
+
+def counter_step_uj(
+    old_uj: int,
+    new_uj: int,
+    max_range_uj: int,
+    elapsed_s: float,
+    max_power_w: float = MAX_ZONE_POWER_W,
+) -> tuple[int, bool]:
+    """Energy between two counter values, µJ, and whether the counter restarted.
+
+    A value below the previous one is a wraparound (:func:`wrap_delta_uj`) when the
+    energy that means fits in ``max_power_w`` over ``elapsed_s``. Otherwise the counter
+    restarted: its new value, the energy since the restart, is counted when it fits
+    (else nothing: a jump). With no time elapsed (a clock that did not move) there is
+    nothing to judge by, and a backwards step is a wraparound.
+
+    Args:
+        old_uj: The earlier counter value, µJ.
+        new_uj: The later counter value, µJ.
+        max_range_uj: The counter's range (``max_energy_range_uj``), µJ.
+        elapsed_s: Seconds between the two reads.
+        max_power_w: The most power the zone can draw, W.
+    """
+    if new_uj >= old_uj:
+        return new_uj - old_uj, False
+    wrapped_uj = wrap_delta_uj(old_uj, new_uj, max_range_uj)
+    budget_uj = elapsed_s * max_power_w * _UJ_PER_J
+    if elapsed_s <= 0 or wrapped_uj <= budget_uj:
+        return wrapped_uj, False
+    return (new_uj if new_uj <= budget_uj else 0), True
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +220,8 @@ class _Counter:
     last_time_s: float | None = None
     last_energy_j: float | None = None
     lost: bool = False
+    last_read_s: float | None = None  # when last_uj was read
+    resets: int = 0
 
 
 class RaplCollector(Collector):
@@ -239,6 +278,9 @@ class RaplCollector(Collector):
             cls._prime(zone, device_id, kind, vendor, model, has_psys, base, read_text)
             for zone, device_id, kind in selected
         ]
+        primed_s = clock()
+        for counter in counters:
+            counter.last_read_s = primed_s
         return cls(counters, clock=clock, read_text=read_text)
 
     @staticmethod
@@ -282,8 +324,13 @@ class RaplCollector(Collector):
                 counter.lost = True
                 continue
             counter.lost = False
-            counter.total_uj += wrap_delta_uj(counter.last_uj, raw_uj, counter.max_range_uj)
-            counter.last_uj = raw_uj
+            elapsed_s = now_s - counter.last_read_s if counter.last_read_s is not None else 0.0
+            step_uj, restarted = counter_step_uj(
+                counter.last_uj, raw_uj, counter.max_range_uj, elapsed_s
+            )
+            counter.total_uj += step_uj
+            counter.resets += restarted
+            counter.last_uj, counter.last_read_s = raw_uj, now_s
             readings.append(self._reading(counter, now_s))
         return readings
 
@@ -299,8 +346,12 @@ class RaplCollector(Collector):
         return Reading(dev.device_id, dev.kind, now_s, power_w, energy_j, Method.COUNTER)
 
     def status(self) -> list[DeviceStatus]:
-        """Which zones failed at their last read (``lost``)."""
-        return [DeviceStatus(c.device.device_id, lost=c.lost) for c in self._counters]
+        """Which zones failed at their last read (``lost``), and how often each counter
+        restarted."""
+        return [
+            DeviceStatus(c.device.device_id, lost=c.lost, counter_resets=c.resets)
+            for c in self._counters
+        ]
 
 
 def probe(

@@ -1,54 +1,40 @@
-"""Words for the codes stored on runs: attribution rules, methods, data-quality flags."""
+"""Words for the codes stored on runs: attribution rules, methods, data-quality flags.
+
+The flags' words, severities and groups come from the registry
+(:mod:`greenai.figures.flags`); only the GPU attribution rules and the methods are
+worded here.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
+from greenai.figures import flags as fl
+from greenai.figures.units import MISSING
+from greenai.tracking import attribution as rules
+
+_BY_PROCESSES = "GPUs on which the job's processes held a compute context (NVML's process list)"
 ATTRIBUTION = {
-    "process-utilization": "GPUs on which the job's processes held a compute context "
-    "(NVML's process list), shared with other processes by their SM utilization",
-    "compute-processes": "GPUs on which the job's processes held a compute context "
-    "(NVML's process list), shared equally where several processes ran",
-    "local-rank": "the GPU of the process's LOCAL_RANK (NVML could not see the processes)",
-    "visible-devices": "every visible GPU (neither NVML nor LOCAL_RANK could tell)",
-    "none": "no GPU was charged",
+    rules.RULE_UTILIZATION: f"{_BY_PROCESSES}; a GPU shared with other processes was split "
+    "by their SM utilization where NVML sampled it, else equally",
+    rules.RULE_PROCESSES: f"{_BY_PROCESSES}; a GPU shared with other processes was split "
+    "equally, the job's processes counting as one",
+    rules.RULE_MIG: "the job's MIG instances: their slices of each GPU",
+    rules.RULE_LOCAL_RANK: "the GPU of the process's LOCAL_RANK among the visible devices "
+    "(NVML listed none of the job's processes)",
+    rules.RULE_VISIBLE: "every visible GPU, in full (neither NVML nor LOCAL_RANK could tell)",
+    rules.RULE_NONE: "no GPU was charged",
 }
+"""The run-level GPU rules (``runs.attribution``), as :mod:`greenai.tracking.shares`
+applies them."""
 METHODS = {
     "counter": "hardware energy counter (exact)",
     "power": "hardware power sensor, integrated over time",
     "model": "estimated by a model (e.g. CPU time x TDP)",
     "mixed": "several methods across devices",
-}
-FLAG_PREFIXES = {
-    "unknown_location": "no location configured: world-average emission factor",
-    "invalid_count": "negative or non-integer token or sample counts were ignored",
-    "invalid_metric": "a metric that is not a number was ignored",
-    "update_after_stop": "tokens, metrics or windows after the end were ignored",
-    "overlapping_root_runs": "another root run overlapped: their energy was split equally",
-    "sampling_gaps": "the sampler fell behind and skipped ticks",
-    "interrupted": "the run was interrupted; energy up to its last refresh",
-    "signal_received": "SIGTERM or SIGHUP came; the job's own handler took it and the run "
-    "went on to the job's own end",
-    "ended_at_last_snapshot": "the process went down before the devices could be read "
-    "again: energy and end are those of the last reading",
-    "text_cleaned": "a name, tag or metric name was cut to its column's length or had "
-    "characters the ledger cannot hold replaced",
-    "value_out_of_range": "a count or metric beyond what the ledger holds was dropped or held "
-    "at the maximum",
-    "invalid_event": "a line of the events file was not a valid event and was ignored",
-    "no_collector": "nothing could be measured on this machine",
-    "below_counter_resolution": "shorter than one step of an energy counter: its energy "
-    "reads 0 or a whole step",
-    "mig": "a GPU seen through MIG devices: the run was charged its visible slices of it",
-    "bridged:": "a device's failed reads were bridged: exact for a counter, last power x "
-    "elapsed time for a power sensor",
-    "tokens_callback_failed": "the token-counting callback failed",
-    "estimated:": "this device kind was estimated, not measured",
-    "attribution:": "how GPUs were charged to the run",
-    "collector_errors:": "a collector failed while reading (name=count)",
-    "monitoring_error:": "monitoring itself failed; the job went on",
-    "device_lost:": "a device stopped answering during the run",
-    "counter_reset:": "a device's energy counter went backwards (driver reload)",
 }
 
 
@@ -62,24 +48,33 @@ def attribution_text(rule: object) -> str:
     )
 
 
-ISSUE_LABELS = {
-    "unknown_location": "Unknown location",
-    "interrupted": "Interrupted",
-    "collector_errors": "Collector errors",
-    "overlapping": "Overlapping runs",
-}
-
-
 def flag_meaning(flag: str) -> str:
-    """What a data-quality flag means (empty when unknown)."""
-    for prefix, meaning in FLAG_PREFIXES.items():
-        if flag == prefix or (prefix.endswith(":") and flag.startswith(prefix)):
-            return meaning
-    return ""
+    """What a data-quality flag means (empty when this version does not know it)."""
+    info = fl.describe(flag)
+    return info.meaning if info.code else ""
 
 
 def flags_table(flags: list[str]) -> pd.DataFrame:
-    """Flags with their meaning, as text."""
+    """Flags with their meaning, severity and data-quality group, as text (unknown flags
+    say so)."""
+    infos = [fl.describe(str(f)) for f in flags]
     return pd.DataFrame(
-        {"Flag": [str(f) for f in flags], "Meaning": [flag_meaning(str(f)) for f in flags]}
+        {
+            "Flag": [str(f) for f in flags],
+            "Meaning": [i.meaning for i in infos],
+            "Severity": [i.severity.value for i in infos],
+            "Group": [fl.GROUPS[i.group].label if i.code else MISSING for i in infos],
+        }
     )
+
+
+def caveats_text(run: Mapping[str, Any]) -> str:
+    """Where a run counts on the Data quality page and in reports (empty: nowhere)."""
+    flags = run.get("flags")
+    found = fl.caveats(
+        flags if isinstance(flags, list | tuple) else (),
+        status=run.get("status"),
+        located=fl.has_location(run.get("country"), run.get("cloud_provider")),
+    )
+    labels = [fl.GROUPS[g].label for g in fl.COUNTED if g in found]
+    return f"Counted in data quality as: {', '.join(labels)}." if labels else ""

@@ -7,7 +7,7 @@ from typing import Literal
 
 import streamlit as st
 
-from dashboard import units
+from greenai.figures import units
 
 DeltaColor = Literal["normal", "inverse", "off"]
 # KPI -> (label, formatter, delta colour: "inverse" when a rise is bad, help).
@@ -29,7 +29,7 @@ KPIS: dict[str, tuple[str, Callable[[float], str], DeltaColor, str]] = {
     "tokens_output": ("Output tokens", units.format_count, "off", "Tokens generated."),
     "j_per_output_token": (
         "Energy per output token",
-        lambda v: f"{units.format_number(v)} J",
+        lambda v: units.format_joules(v, per="token"),
         "inverse",
         "IT energy of the runs that produced output tokens over those tokens.",
     ),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard import units
+from greenai.figures import units
 from greenai.interop.formula_cells import csv_value
 from greenai.queries.compare import METRICS
 
@@ -154,7 +154,7 @@ def run_figures(run: dict[str, Any]) -> list[tuple[str, str]]:
         ("Output tokens", units.format_count(tokens)),
         (
             "Energy per output token",
-            f"{units.format_number(energy / tokens if tokens else None)} J",
+            units.format_joules(energy / tokens if tokens else None, per="token"),
         ),
     ]
 

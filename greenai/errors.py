@@ -17,10 +17,19 @@ class ConfigError(GreenAIError, ValueError):
     """
 
     def __init__(self, key: str, value: object, accepted: str) -> None:
-        super().__init__(f"invalid {key}={value!r}: {accepted}")
+        shown_key = key if key.isprintable() else repr(key)  # an unknown key from a file
+        super().__init__(f"invalid {shown_key}={_shown(value)}: {accepted}")
         self.key = key
         self.value = value
         self.accepted = accepted
+
+
+def _shown(value: object) -> str:
+    """``repr(value)`` for a message; never raises (a 5000-digit integer, deep nesting)."""
+    try:
+        return repr(value)
+    except (ValueError, RecursionError):
+        return f"<{type(value).__name__}>"
 
 
 class StorageError(GreenAIError):

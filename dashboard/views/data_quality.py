@@ -1,11 +1,12 @@
 """Data quality: how the energy was obtained (counter, power sensor, model) and the runs
-whose figures need care (unknown location, interrupted, collector errors, overlaps)."""
+whose figures need care, by the flag registry's groups (:mod:`greenai.figures.flags`)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, explain, tables, widgets
+from dashboard import charts, data, tables, widgets
+from greenai.figures import flags
 from greenai.queries import overview
 
 filters = widgets.current_filters()
@@ -14,8 +15,7 @@ st.title("Data quality")
 st.caption(f"{filters.label} · how far the figures can be trusted")
 
 roots = data.runs(url, filters.runs())
-every = data.runs(url, filters.runs(root_only=False))
-if every.empty:
+if roots.empty:
     widgets.no_match(filters)
     st.stop()
 
@@ -35,11 +35,17 @@ if not shares.empty:
     st.altair_chart(charts.methods(shares), width="stretch")
 
 st.subheader("Runs that need care")
-st.caption("All runs in the period, child runs included.")
-issues = overview.quality_issues(every)
-for col, (issue, frame) in zip(st.columns(len(issues)), issues.items(), strict=True):
-    col.metric(explain.ISSUE_LABELS[issue], len(frame), help=overview.ISSUES[issue], border=True)
-for issue, frame in issues.items():
+st.caption("Root runs in the period, counted as in the report's data-quality section "
+           "(a child run's energy is part of its root's).")  # fmt: skip
+issues = overview.quality_issues(roots)
+per_row = 4
+groups = list(issues)
+for start in range(0, len(groups), per_row):
+    row = groups[start : start + per_row]
+    for col, group in zip(st.columns(per_row)[: len(row)], row, strict=True):
+        words = flags.GROUPS[group]
+        col.metric(words.label, len(issues[group]), help=words.text, border=True)
+for group, frame in issues.items():
     if not frame.empty:
-        with st.expander(f"{overview.ISSUES[issue]}: {len(frame)}"):
+        with st.expander(f"{flags.GROUPS[group].text}: {len(frame)}"):
             st.dataframe(tables.issue_runs(frame), hide_index=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, kpis, tables, units, widgets
+from dashboard import charts, data, kpis, tables, widgets
+from greenai.figures import units
 from greenai.queries import overview
 
 filters = widgets.current_filters()

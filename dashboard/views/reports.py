@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, reporting, units, widgets
+from dashboard import data, reporting, widgets
 from greenai.errors import GreenAIError
+from greenai.figures import units
 
 STATE_KEY = "greenai_report"
 OTHER = "Other…"
@@ -39,7 +40,9 @@ built = st.session_state.get(STATE_KEY)
 if isinstance(built, reporting.Built) and built.key == key:
     report = built.report
     cols = st.columns(4)
-    cols[0].metric("Facility energy", units.format_energy(report["energy_facility_kwh"] * 3.6e6))
+    cols[0].metric(
+        "Facility energy", units.format_energy(units.joules(report["energy_facility_kwh"]))
+    )
     cols[1].metric(
         "Scope 2, location-based", units.format_mass(report["scope2_location_tco2e"] * 1e3)
     )

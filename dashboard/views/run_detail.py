@@ -57,7 +57,9 @@ with right:
     flags = list(run.get("flags") or [])
     if flags:
         st.dataframe(explain.flags_table(flags), hide_index=True)
-    else:
+    if counted := explain.caveats_text(run):
+        st.caption(counted)
+    elif not flags:
         st.success("No flag: nothing unusual was recorded.")
 
 st.subheader("Devices")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from collectors.base import Collector
+from collectors.clock import SYSTEM_CLOCK, Clock
 from collectors.sampler import Sampler, SamplerErrors, Snapshot
 from collectors.types import Availability, Device, DeviceStatus, Kind, Reading
 
@@ -66,6 +67,7 @@ class NodeMeter:
         series_hz: Counter reading rate between snapshots, Hz.
         power_hz: Rate of power-only sensors, Hz.
         on_series: Called on the sampler thread with each tick's readings.
+        clock: Monotonic clock of the sampler (tests inject one and drive it).
     """
 
     def __init__(
@@ -76,10 +78,19 @@ class NodeMeter:
         series_hz: float = 1.0,
         power_hz: float = 10.0,
         on_series: Callable[[list[Reading]], None] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.availability = list(availability)
+        self.clock = clock
+        # Each tick's readings go to ``on_series``; nothing reads the sampler's own series
+        # buffer here, which would otherwise hold its 100 000 newest readings (16 MB).
         self.sampler = Sampler(
-            collectors, series_hz=series_hz, power_hz=power_hz, on_series=on_series
+            collectors,
+            series_hz=series_hz,
+            power_hz=power_hz,
+            clock=clock,
+            max_series=0,
+            on_series=on_series,
         )
         self._utilization = _utilization_readers(collectors)
 

@@ -90,6 +90,12 @@ class SeriesBuckets:
         self._buckets: dict[tuple[str, float], list[float]] = {}
         self._last_energy: dict[str, float] = {}
 
+    @property
+    def pending(self) -> int:
+        """Buckets not taken yet (those of the current interval, per device)."""
+        with self._lock:
+            return len(self._buckets)
+
     def add(self, readings: Sequence[Reading]) -> None:
         """Add one tick's readings (called on the sampler thread)."""
         offset = self._offset()

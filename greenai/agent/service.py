@@ -8,7 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from collectors.sampler import Snapshot
 from greenai.agent.config import AgentConfig
 from greenai.agent.metrics import MetricsServer, build_registry
 from greenai.agent.node import NodeMeter, open_node_collectors
-from greenai.agent.recorder import LedgerOutbox, SeriesBuckets, node_rows
+from greenai.agent.recorder import LedgerOutbox, SeriesBuckets, node_rows, utc_now
 
 if TYPE_CHECKING:
     from greenai.ledger import Ledger
@@ -31,6 +31,8 @@ class Agent:
         config: What to do.
         meter: The node's devices (default: opened node-wide from ``config``).
         ledger_factory: Opens the ledger (default: ``Ledger.open(config.db_url)``).
+        wall: UTC wall clock of the intervals and series buckets (tests inject one that
+            follows the meter's clock).
     """
 
     def __init__(
@@ -39,11 +41,15 @@ class Agent:
         *,
         meter: NodeMeter | None = None,
         ledger_factory: Callable[[], Ledger] | None = None,
+        wall: Callable[[], datetime] = utc_now,
     ) -> None:
         self.config = config
+        self._wall = wall
         width = config.series_width_s
         self.series = (
-            SeriesBuckets(config.host_id, config.series_tier or "", width) if width else None
+            SeriesBuckets(config.host_id, config.series_tier or "", width, self._wall_minus_mono_s)
+            if width
+            else None
         )
         self.meter = meter or self._open_meter()
         self.outbox = (
@@ -79,6 +85,10 @@ class Agent:
             on_series=add,
         )
 
+    def _wall_minus_mono_s(self) -> float:
+        """Wall-clock time minus the meter's monotonic time, s (readings carry the latter)."""
+        return self._wall().timestamp() - self.meter.clock.monotonic()
+
     def _open_ledger(self) -> Ledger:
         from greenai.ledger import Ledger
 
@@ -92,7 +102,7 @@ class Agent:
     def start(self) -> int:
         """Start sampling and serving; returns the metrics port."""
         self.meter.start()
-        self._last = (self.meter.snapshot(), datetime.now(UTC))
+        self._last = (self.meter.snapshot(), self._wall())
         registry = build_registry(self.meter, self.config.host_id)
         self._server = MetricsServer(registry, self.config.address, self.config.port)
         log.info("serving metrics on %s:%d", self.config.address, self._server.port)
@@ -125,7 +135,7 @@ class Agent:
         if self._last is None:
             return
         try:
-            snap, now = self.meter.snapshot(), datetime.now(UTC)
+            snap, now = self.meter.snapshot(), self._wall()
             before, since = self._last
             self._last = (snap, now)
             nodes = node_rows(self.config.host_id, before, snap, since, now)

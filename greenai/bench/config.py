@@ -7,12 +7,12 @@ naming the key and what is accepted. No torch here.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from greenai.config.toml_file import read_toml
 from greenai.errors import ConfigError
 
 TECHNIQUES = ("baseline", "bf16", "int8", "pruning", "distillation", "smaller-model")
@@ -157,6 +157,10 @@ class BenchConfig:
             raise ConfigError("device", self.device, f"one of: {', '.join(DEVICES)}")
         if not isinstance(self.project, str) or not self.project.strip():
             raise ConfigError("project", self.project, "a non-empty string")
+        for key in ("db_url", "data_dir"):  # from a TOML file: any type
+            value = getattr(self, key)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ConfigError(key, value, "a non-empty string")
 
     @classmethod
     def keys(cls) -> tuple[str, ...]:
@@ -192,11 +196,7 @@ class BenchConfig:
         Raises:
             ConfigError: Unreadable or malformed file, unknown key, invalid value.
         """
-        try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError("config", str(path), f"a readable TOML file ({exc})") from exc
+        data = read_toml(path)
         table = data.get("bench", data)
         if not isinstance(table, Mapping):
             raise ConfigError("bench", table, "a TOML table of benchmark keys")

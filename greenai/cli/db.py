@@ -45,7 +45,8 @@ def sync(
     ] = False,
 ) -> None:
     """Ship the ledger's journal: the records written while it was unreachable (exactly
-    once, and only into the ledger they were written for)."""
+    once, and only into the ledger they were written for); then mark the runs of
+    killed jobs (heartbeat stale) interrupted, as every greenai process that writes does."""
     from greenai.config import load_settings
     from greenai.ledger import Ledger, Spool, default_spool_dir
     from greenai.ledger.journal import journal_for
@@ -60,9 +61,12 @@ def sync(
         if legacy_spool:
             replayed += legacy.replay(ledger)
         from_lines = import_stderr_records(from_stderr, ledger) if from_stderr else None
+        stale = ledger.mark_stale_runs(stale_after_s=settings.stale_after_s)
     finally:
         ledger.close()
     typer.echo(f"shipped {replayed} journaled record(s); {journal.pending()} pending")
+    if stale:
+        typer.echo(f"marked {len(stale)} run(s) interrupted (heartbeat stale)")
     if from_lines is not None:
         typer.echo(
             f"wrote {from_lines.runs} run record(s) and {from_lines.series} series batch(es) "

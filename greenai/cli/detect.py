@@ -62,7 +62,10 @@ def detect(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
+    # Names, notes and reasons come from the hardware and the configuration (a path):
+    # shown as text, never read as rich markup ("[/]" in a path would raise).
     table = Table(title="greenai: devices and how their energy is obtained")
     for column in ("device", "kind", "name", "method", "limit/TDP W"):
         table.add_column(column)
@@ -70,10 +73,10 @@ def detect(
         for dev in entry["devices"]:
             limit = dev["power_limit_w"]
             table.add_row(
-                dev["device_id"],
-                dev["kind"],
-                dev["name"],
-                dev["method"],
+                Text(dev["device_id"]),
+                Text(dev["kind"]),
+                Text(dev["name"]),
+                Text(dev["method"]),
                 f"{limit:.0f}" if limit else "-",
             )
     console = Console()
@@ -81,7 +84,8 @@ def detect(
     for entry in entries:
         for dev in entry["devices"]:
             for note in dev["notes"]:
-                console.print(f"{dev['device_id']}: {note}", highlight=False)
+                console.print(f"{dev['device_id']}: {note}", markup=False, highlight=False)
     for entry in entries:
         if not entry["available"]:
-            console.print(f"[yellow]{entry['collector']}[/]: unavailable: {entry['reason']}")
+            reason = f": unavailable: {entry['reason']}"
+            console.print(Text.assemble((entry["collector"], "yellow"), reason))

@@ -18,10 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("detect")(detect.detect)
-app.command(
-    "run",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-)(run_cmd.run)
+app.command("run", cls=run_cmd.RunCommand)(run_cmd.run)  # options up to the command's name
 app.add_typer(runs.app, name="runs")
 app.add_typer(imports.app, name="import")
 app.add_typer(db.app, name="db")

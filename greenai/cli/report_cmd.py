@@ -2,8 +2,10 @@
 
 Its inputs are checked before the ledger is read: the period lies within
 :data:`FIRST_YEAR` to :data:`LAST_YEAR` (a report compares it with the period before
-and the year before, so these must be real dates too), and ``--out`` is a folder that
-exists or can be created. An existing folder's report files are replaced (a cron job
+and the year before, so these must be real dates too) and spans at most
+:data:`MAX_YEARS` calendar years (its trend has a point per month, a few milliseconds
+each: 8,000 years took minutes), and ``--out`` is a folder that exists or can be
+created. An existing folder's report files are replaced (a cron job
 reruns a period into the same folder); a file is never overwritten.
 """
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 FIRST_YEAR = 1970
 LAST_YEAR = 9998
+MAX_YEARS = 100
 
 PeriodOpt = Annotated[
     str | None,
@@ -117,7 +120,8 @@ def report(
 
 
 def check_period(period: Period) -> Period:
-    """The period, when it lies within :data:`FIRST_YEAR` to :data:`LAST_YEAR`.
+    """The period, when it lies within :data:`FIRST_YEAR` to :data:`LAST_YEAR` and
+    spans at most :data:`MAX_YEARS` calendar years.
 
     Raises:
         ConfigError: It does not.
@@ -126,6 +130,8 @@ def check_period(period: Period) -> Period:
         raise ConfigError(
             "period", period.label, f"a period within the years {FIRST_YEAR} to {LAST_YEAR}"
         )
+    if period.last_day.year - period.first_day.year >= MAX_YEARS:
+        raise ConfigError("period", period.label, f"a period of at most {MAX_YEARS} years")
     return period
 
 

@@ -1,4 +1,12 @@
-"""``greenai run -- CMD``: track a child process and its children.
+"""``greenai run [OPTIONS] CMD [ARGS]...``: track a child process and its children.
+
+Options are read up to the command's first word, as ``env`` and ``time`` do: ``--`` is
+optional, and an option written after the command's name is the command's. An unknown
+greenai option, or no command, is a one-line usage error. The per-run settings given as
+options (:mod:`greenai.cli.settings_options`) apply to the run and reach the child as
+``GREENAI_<KEY>``, so runs it tracks itself share them (``--run-id`` excepted: it names
+this run). When the command ends, one line on stderr sums the run up
+(:mod:`greenai.cli.summary`; ``--quiet`` or ``GREENAI_QUIET=1`` silence it).
 
 stdin, stdout and stderr are the child's own, and so is greenai's process group: the
 terminal's reads and its Ctrl-C (SIGINT) and Ctrl-\\ (SIGQUIT) reach the child directly,
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import shlex
 import shutil
@@ -26,17 +35,68 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from greenai.cli import exec_shim
 from greenai.cli import options as o
+from greenai.cli import settings_options as so
+
+log = logging.getLogger(__name__)
+_CLICK = sys.modules[typer.BadParameter.__module__]  # the click typer uses (recent: its own copy)
 
 IGNORED = (signal.SIGINT, signal.SIGQUIT)  # the terminal delivers them to the child itself
 FORWARDED = (signal.SIGTERM, signal.SIGHUP)
+
+
+NOT_INHERITED = ("run_id",)
+"""Settings given to ``greenai run`` that its child does not inherit: they name this run."""
+
+Command = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="COMMAND", help="The command to run, and its arguments."),
+]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", envvar="GREENAI_QUIET", help="No summary line when the command ends."
+    ),
+]
+
+
+class RunCommand(TyperCommand):
+    """``greenai run``'s parsing: options up to the command's first word (``env``-like),
+    an unknown option or a missing command as one line, exit code 2."""
+
+    allow_interspersed_args = False
+    ignore_unknown_options = False
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            rest: list[str] = super().parse_args(ctx, args)
+            if not ctx.params.get("command"):
+                raise _CLICK.UsageError(
+                    "no command to run: give it after the options, "
+                    "e.g. greenai run --country FRA python train.py"
+                )
+        except _CLICK.UsageError as exc:
+            message = exc.format_message()
+            if isinstance(exc, _CLICK.NoSuchOption):
+                message = message.rstrip(".") + (
+                    ". greenai run --help lists greenai's options; the command's own go after "
+                    "its name"
+                )
+            print(f"greenai: error: {message}", file=sys.stderr)
+            raise typer.Exit(2) from exc
+        return rest
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return ["[OPTIONS]", "COMMAND [ARGS]..."]
 
 
 def run(
@@ -51,12 +111,41 @@ def run(
     seq_len: o.SeqLen = None,
     name: o.Name = None,
     tag: o.Tag = None,
+    # per-run settings: read from ctx.params, by key (settings_options.RUN_SETTINGS)
+    country: so.Country = None,
+    region: so.Region = None,
+    cloud_provider: so.CloudProvider = None,
+    cloud_region: so.CloudRegion = None,
+    intensity_g_per_kwh: so.Intensity = None,
+    factors_file: so.FactorsFile = None,
+    pue: so.Pue = None,
+    wue: so.Wue = None,
+    price_per_kwh: so.PricePerKwh = None,
+    currency: so.Currency = None,
+    mode: so.Mode = None,
+    series_hz: so.SeriesHz = None,
+    power_hz: so.PowerHz = None,
+    cpu_tdp_w: so.CpuTdpW = None,
+    powercap_root: so.PowercapRoot = None,
+    heartbeat_s: so.HeartbeatS = None,
+    stale_after_s: so.StaleAfterS = None,
+    series_tiers: so.SeriesTiers = None,
+    host_id: so.HostId = None,
+    run_id: so.RunId = None,
+    hash_identifiers: so.HashIdentifiers = None,
+    store_command: so.StoreCommand = None,
     db: o.DbUrl = None,
+    quiet: Quiet = False,
+    command: Command = None,
 ) -> None:
-    """Run CMD (after --) as a tracked run; exits with CMD's exit code."""
-    command = list(ctx.args)
-    if not command:
-        raise typer.BadParameter("give the command after --, e.g. greenai run -- python train.py")
+    """Run COMMAND as a tracked run; exits with COMMAND's exit code.
+
+    greenai's options come first: they are read up to the command's first word
+    (or --), so the command's own options are never taken for greenai's. When
+    COMMAND ends, a line on stderr gives the energy by device kind and method,
+    the emissions and the emission factor's source, J per output token when
+    tokens were counted, and the run id.
+    """
     meta = o.meta_values(
         project=project,
         model=model,
@@ -69,12 +158,21 @@ def run(
         name=name,
         tags=o.parse_tags(tag) or None,
     )
-    overrides = {"db_url": db} if db else {}
-    raise typer.Exit(track_command(command, meta, overrides))
+    overrides = so.setting_overrides(ctx.params, db)
+    raise typer.Exit(track_command(list(command or ()), meta, overrides, quiet=quiet))
 
 
-def track_command(command: list[str], meta: dict[str, Any], overrides: dict[str, Any]) -> int:
-    """Start a run, run the command under it, stop the run; returns the exit code."""
+def track_command(
+    command: list[str], meta: dict[str, Any], overrides: dict[str, Any], *, quiet: bool = False
+) -> int:
+    """Start a run, run the command under it, stop the run; returns the exit code.
+
+    Args:
+        command: The command and its arguments.
+        meta: The run's metadata.
+        overrides: Per-run settings (configuration keys), also given to the child.
+        quiet: No summary line on stderr.
+    """
     from greenai.tracking import lifecycle
     from greenai.tracking.meta import make_meta
     from greenai.tracking.remote import ENV_EVENTS, ENV_PARENT, apply_events, read_events
@@ -84,7 +182,8 @@ def track_command(command: list[str], meta: dict[str, Any], overrides: dict[str,
     folder = Path(tempfile.mkdtemp(prefix="greenai-run-"))
     events = folder / "events.jsonl"
     events.touch(mode=0o600)
-    env = dict(os.environ, **{ENV_PARENT: run.id, ENV_EVENTS: str(events)})
+    env = dict(os.environ, **child_settings(overrides, run.settings))
+    env.update({ENV_PARENT: run.id, ENV_EVENTS: str(events)})
     dispositions = ChildSignals()
     try:
         child = _start(command, env, dispositions)
@@ -110,11 +209,42 @@ def track_command(command: list[str], meta: dict[str, Any], overrides: dict[str,
         apply_events(run, new)
         outcome = returncode_outcome(code)
         run.exit_code, run.error = outcome.exit_code, outcome.error
-        lifecycle.finish(run, outcome.status, None)
+        stored = lifecycle.finish(run, outcome.status, None)
+        if not quiet:
+            _print_summary(run, stored)  # Ctrl-C still ignored: it cannot cut the line
     finally:
         dispositions.restore()  # after the final record: a Ctrl-C now must not cut it
     _cleanup(folder)
     return 128 - code if code < 0 else code
+
+
+def child_settings(overrides: Mapping[str, Any], settings: Any) -> dict[str, str]:
+    """``GREENAI_<KEY>`` for each setting given on the command line, as the run took it
+    (paths made absolute, switches as 1 or 0), but those in :data:`NOT_INHERITED`."""
+    from greenai.config import ENV_PREFIX
+    from greenai.config.keys import PATH_KEYS
+
+    env: dict[str, str] = {}
+    for key, given in overrides.items():
+        if key in NOT_INHERITED:
+            continue
+        value = getattr(settings, key) if key in PATH_KEYS else given
+        if isinstance(value, bool):
+            value = int(value)
+        env[ENV_PREFIX + key.upper()] = str(value)
+    return env
+
+
+def _print_summary(run: Any, stored: str | None) -> None:
+    """The summary line on stderr; a failure here is logged, never raised."""
+    from greenai.cli.summary import summary_line
+
+    if sys.stderr is None:  # closed (2>&-): print would write to stdout, the child's
+        return
+    try:
+        print(summary_line(run.to_dict(), stored), file=sys.stderr, flush=True)
+    except Exception as exc:  # the summary must never change the exit code
+        log.debug("no summary line: %s", exc)
 
 
 def _start(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -25,6 +26,7 @@ class Format(StrEnum):
     CODECARBON = "codecarbon"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # tab and newline kept
 FormatOpt = Annotated[Format, typer.Option("--format", help="table, json, csv (or codecarbon)")]
 TABLE_COLUMNS = (
     "id", "status", "project", "model", "technique", "phase", "started_at", "duration_s",
@@ -94,8 +96,17 @@ def _print_rows(rows: list[dict[str, Any]], fmt: Format) -> None:
         for column in TABLE_COLUMNS:
             table.add_column(column, no_wrap=column == "id")
         for row in rows:
-            table.add_row(*(_cell(row.get(c)) for c in TABLE_COLUMNS))
+            table.add_row(*(_text(row.get(c)) for c in TABLE_COLUMNS))
         _console().print(table)
+
+
+def _text(value: object) -> Any:
+    """A table cell of a run's values, shown as text: never read as rich markup (a
+    project named ``[/]`` would raise), control characters written as escapes (an ESC
+    sequence in a name would reach the terminal)."""
+    from rich.text import Text
+
+    return Text(_CONTROL.sub(lambda m: repr(m.group())[1:-1], _cell(value)))
 
 
 def _console() -> Any:
@@ -189,9 +200,9 @@ def show(
         return
     from rich.table import Table
 
-    table = Table(title=f"run {run['id']}", show_header=False)
+    table = Table(title=_text(f"run {run['id']}"), show_header=False)
     for key, value in run.items():
-        table.add_row(key, _cell(value))
+        table.add_row(key, _text(value))
     console = _console()
     console.print(table)
     for part in ("devices", "windows", "metrics"):
@@ -231,15 +242,15 @@ def _show_prometheus(
     from rich.table import Table
 
     columns = ("host", "device", "share", "prometheus_energy_j", "ledger_energy_j", "partial")
-    table = Table(title=f"GPU energy of run {total['id']} from Prometheus")
+    table = Table(title=_text(f"GPU energy of run {total['id']} from Prometheus"))
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(_cell(row[c]) for c in columns))
+        table.add_row(*(_text(row[c]) for c in columns))
     console = _console()
     console.print(table)
     for key, value in total.items():
-        console.print(f"{key}: {_cell(value)}")
+        console.print(f"{key}: {_cell(value)}", markup=False)
 
 
 @app.command("export")

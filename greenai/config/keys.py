@@ -110,7 +110,10 @@ PATH_KEYS = ("factors_file", "powercap_root", "market_factors_file")
 def _number(raw: Any) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
         raise ValueError("not a number")
-    value = float(raw.strip() if isinstance(raw, str) else raw)
+    try:
+        value = float(raw.strip() if isinstance(raw, str) else raw)
+    except OverflowError:  # an integer beyond a double (TOML has no limit)
+        raise ValueError("not a finite number") from None
     if not math.isfinite(value):
         raise ValueError("not a finite number")
     return value
@@ -131,6 +134,8 @@ def _ranged(key: str) -> Parser:
 
 def _db_url(raw: Any) -> str:
     url: str = _text(_URL)(raw)
+    if not url.isprintable():  # NUL, a control character: no driver opens it
+        raise ValueError("not printable")
     scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
     if scheme not in _SCHEMES:
         raise ValueError("not a database")
@@ -171,11 +176,14 @@ def _bool(raw: Any) -> bool:
 
 
 def _path(raw: Any) -> Path:
-    if isinstance(raw, Path):
-        return raw.expanduser()
     if isinstance(raw, str) and raw.strip():
-        return Path(raw.strip()).expanduser()
-    raise ValueError("not a path")
+        raw = Path(raw.strip())
+    if not isinstance(raw, Path):
+        raise ValueError("not a path")
+    try:
+        return raw.expanduser()
+    except RuntimeError:  # ~name of an unknown user
+        raise ValueError("no such home directory") from None
 
 
 def _factor_file(key: str) -> Parser:
@@ -216,7 +224,10 @@ def _pairs(raw: Any) -> list[tuple[Any, ...]]:
     if isinstance(raw, str):
         text = raw.strip()
         if text.startswith("{"):
-            loaded = json.loads(text)
+            try:
+                loaded = json.loads(text)
+            except RecursionError:
+                raise ValueError("nested too deeply") from None
             if not isinstance(loaded, dict):
                 raise ValueError("not an object")
             return list(loaded.items())
@@ -314,7 +325,7 @@ def parse_value(key: str, raw: Any, origin: str = "") -> Any:
         return _PARSERS[key](raw)
     except ConfigError:
         raise
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, OSError) as exc:  # OSError: a path too long
         where = f" (from {origin})" if origin else ""
         raise ConfigError(key, _shown(key, raw), ACCEPTED[key] + where) from exc
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from greenai.config.keys import PATH_KEYS, parse_value
 from greenai.config.settings import Settings, unknown_key
+from greenai.config.toml_file import read_toml
 from greenai.config.trust import (
     SAFE_DIRS_ENV,
     SafeDirs,
@@ -112,7 +113,11 @@ def _named_file(named: str, cwd: Path, uid: int | None, safe: SafeDirs) -> tuple
     except RuntimeError:  # ~name of an unknown user
         path = Path(named)
     path = path if path.is_absolute() else cwd / path
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a name too long, a NUL
+        found = False
+    if not found:
         raise ConfigError(CONFIG_ENV, named, "the path of an existing TOML file")
     problem = config_file_problem(path, uid, safe)
     if problem is not None:
@@ -185,15 +190,7 @@ def _has_greenai_table(pyproject: Path) -> bool:
 
 def _table(path: Path, pyproject: bool) -> dict[str, Any] | None:
     """The greenai table of a TOML file (top level, or ``[tool.greenai]`` of a pyproject)."""
-    import tomllib
-
-    try:
-        with path.open("rb") as stream:
-            document = tomllib.load(stream)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError("config", str(path), f"a readable TOML file ({exc})") from exc
-    except RecursionError as exc:
-        raise ConfigError("config", str(path), "a TOML file nested less deeply") from exc
+    document = read_toml(path)
     if not pyproject:
         return document
     tool = document.get("tool")
@@ -246,5 +243,8 @@ def _absolute(raw: str | Path, base: Path) -> str | Path:
     """A relative path taken from ``base``; anything else unchanged (parsed later)."""
     if isinstance(raw, str) and not raw.strip():
         return raw
-    path = Path(raw).expanduser() if isinstance(raw, Path) else Path(raw.strip()).expanduser()
+    try:
+        path = Path(raw).expanduser() if isinstance(raw, Path) else Path(raw.strip()).expanduser()
+    except RuntimeError:  # ~name of an unknown user: refused by the key's parser
+        return raw
     return path if path.is_absolute() else base / path

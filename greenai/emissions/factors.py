@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 from greenai.emissions.codecarbon_factors import TABLE_FORMAT, codecarbon_version
 from greenai.errors import ConfigError, GreenAIError
+from greenai.figures import units
+from greenai.figures.flags import UNKNOWN_LOCATION
 
 if TYPE_CHECKING:
     from greenai.config import Settings
@@ -60,7 +62,6 @@ log = logging.getLogger(__name__)
 CACHE_DIR_ENV = "GREENAI_CACHE_DIR"
 """Environment variable naming the cache directory (default: the per-user cache dir)."""
 
-J_PER_KWH = 3.6e6
 
 _TABLES: dict[tuple[str, str], FactorTable] = {}
 _LOCK = threading.Lock()
@@ -343,7 +344,7 @@ def resolve_factor(settings: Settings, *, cache_dir: Path | None = None) -> Fact
             source = f"{prefix}: global_energy_mix ({settings.country})"
             return Factor(country["g_per_kwh"], source, version, settings.country)
     world = f"{prefix}: world average (location not set)"
-    return Factor(table.world_g_per_kwh, world, version, "world", ("unknown_location",))
+    return Factor(table.world_g_per_kwh, world, version, "world", (UNKNOWN_LOCATION,))
 
 
 def _location_label(settings: Settings) -> str:
@@ -381,9 +382,9 @@ def emissions_kg(facility_energy_j: float, factor: Factor) -> float:
         factor: The factor from :func:`resolve_factor`.
 
     Returns:
-        Emissions, kgCO2e (1 kWh = 3.6e6 J exactly).
+        Emissions, kgCO2e.
     """
-    return facility_energy_j / J_PER_KWH * factor.intensity_g_per_kwh / 1000.0
+    return units.emissions_kg(facility_energy_j, factor.intensity_g_per_kwh)
 
 
 def energy_mix(country_iso3: str, *, cache_dir: Path | None = None) -> dict[str, float] | None:

@@ -11,8 +11,8 @@ node's CPU and DRAM and is flagged ``local_rank_unknown``).
 The rank's record is written as a part of the job (a child run with its ``rank``), and
 the job's row is recomputed from every part in the same transaction
 (:func:`greenai.ledger.ranks.save_part`). When the ledger cannot be reached the part
-goes through the usual sink (spool, else stderr), so nothing is lost; a later write of
-any rank of the job, or a node agent's repair pass, brings the job's row up to date.
+is kept in the ledger's journal (written there on the job's thread, as every run
+record is), so nothing is lost; replaying it recomputes the job's row as well.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from greenai.figures.flags import LOCAL_RANK_UNKNOWN, NODE_ENERGY_ELSEWHERE
 from greenai.fleet.ranks import RankInfo, attribution_environ
-from greenai.tracking import spans
 from greenai.tracking.run import Run
 
 if TYPE_CHECKING:
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NODE_KINDS = ("cpu", "psys", "dram")
-NODE_ENERGY_ELSEWHERE = spans.NODE_ELSEWHERE
-LOCAL_RANK_UNKNOWN = "local_rank_unknown"
 
 
 class RankRun(Run):
@@ -82,35 +81,44 @@ def part_record(rank: RankInfo, record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _write_part(sink: Any, record: dict[str, Any], stale_after_s: float) -> None:
-    """On the writer thread: part and job row in one transaction, else the usual sink.
+def _write_part(
+    sink: Any, record: dict[str, Any], journaled: Path | None, stale_after_s: float
+) -> str:
+    """On the writer thread: part and job row in one transaction, else the usual sink
+    (the part is already in the journal, written there on the job's thread).
 
     The sink's own ledger is used (one engine per process and ledger file: a second one
     opened on a SQLite file in the same process would cancel the first one's POSIX locks
     when it checks the file), with the sink's retry-after-failure pacing.
     """
     from greenai.ledger.ranks import save_part
+    from greenai.ledger.spool import record_seq
 
     part_id = str(record["run"]["id"])
     try:
         written = sink.to_ledger(
             lambda ledger: save_part(ledger, record, stale_after_s=stale_after_s)
         )
-    except Exception as exc:  # never harm the job: the sink spools the part instead
+    except Exception as exc:  # never harm the job: the sink journals the part instead
         log.warning("greenai: could not write part %s with its job: %s", part_id, exc)
         written = False
     if not written:
-        sink.save_run(record)
-        return
+        return str(sink.save_run(record, journaled))
     try:
-        if sink.spool.pending():
-            sink.spool.discard_run(part_id)  # older spooled records of this part are superseded
-    except Exception as exc:  # the spool is tidied at the next replay anyway
-        log.debug("cannot clean the spool: %s", exc)
+        if sink.spool.pending():  # this record's journal file and older ones are superseded
+            sink.spool.discard_run(part_id, up_to=record_seq(record))
+    except Exception as exc:  # the journal is tidied at the next replay anyway
+        log.debug("cannot clean the journal: %s", exc)
+    return "ledger"
 
 
 def submit_part(
     writer: Writer, record: dict[str, Any], *, stale_after_s: float, wait_s: float | None
 ) -> str:
-    """Queue a rank's part on the writer; wait up to ``wait_s`` for it to be written."""
-    return writer.call(lambda sink: _write_part(sink, record, stale_after_s), wait_s)
+    """Journal a rank's part and queue it on the writer; wait up to ``wait_s`` for it to
+    be written."""
+
+    def ship(sink: Any, stamped: dict[str, Any], journaled: Path | None) -> str:
+        return _write_part(sink, stamped, journaled, stale_after_s)
+
+    return writer.wait_for(writer.queue_run(record, ship), wait_s)

@@ -20,6 +20,5 @@ COLUMNS = (
 REQUIRED_COLUMNS = ("timestamp", "emissions", "energy_consumed")
 """Columns a file must have to be imported; the others default when absent."""
 
-J_PER_KWH = 3.6e6
 IMPORT_SOURCE = "codecarbon-import"
 """``intensity_source`` of an imported run."""

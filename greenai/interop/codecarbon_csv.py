@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from greenai.interop.codecarbon_columns import COLUMNS, J_PER_KWH
+from greenai.figures.units import J_PER_KWH
+from greenai.interop.codecarbon_columns import COLUMNS
 from greenai.interop.formula_cells import csv_value
 
 __all__ = ["COLUMNS", "to_codecarbon_row", "write_codecarbon_csv"]

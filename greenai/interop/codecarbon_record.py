@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from greenai.interop.codecarbon_columns import IMPORT_SOURCE, J_PER_KWH
+from greenai.figures import flags
+from greenai.figures.units import J_PER_KWH
+from greenai.interop.codecarbon_columns import IMPORT_SOURCE
 from greenai.interop.codecarbon_row import CodecarbonRow
 
-IMPORT_FLAG = "imported:codecarbon"
+IMPORT_FLAG = flags.imported("codecarbon")
 
 
 def run_id_of(row: CodecarbonRow) -> str:

@@ -1,6 +1,7 @@
 """One row of CodeCarbon's emissions.csv, checked cell by cell into typed values.
 
-Lengths of text cells are those of the ledger columns they go to, read from the schema.
+Lengths of text cells are those of the ledger columns they go to, read from the schema;
+the run id, kept as a tag, is bounded as a tag value is (``TAG_VALUE_CHARS``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TypeVar
 from greenai.interop import codecarbon_fields as fields
 from greenai.interop.problems import Problem
 from greenai.ledger import schema
+from greenai.ledger.limits import TAG_VALUE_CHARS
 
 T = TypeVar("T")
 
@@ -142,7 +144,7 @@ def validate_row(
     pue = c.check("pue", _pue)
     country = c.check("country_iso_code", lambda v: fields.country(v, countries))
     texts = {name: c.text(name) for name in LEDGER_COLUMN}
-    run_id = c.check("run_id", fields.text) or ""
+    run_id = c.check("run_id", lambda v: fields.text(v, TAG_VALUE_CHARS)) or ""  # a tag
     started = intensity = None
     if ended is not None and duration is not None:
         started = c.derive("duration", partial(fields.start_of, ended, duration))

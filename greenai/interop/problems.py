@@ -27,14 +27,21 @@ class Problem:
     name: str | None = None
 
     def __str__(self) -> str:
+        """One line: characters that would break it (a header's form feed) escaped."""
         if self.line is None:
-            return self.message
+            return _one_line(self.message)
         where = f"line {self.line}"
         if self.column is not None:
             where += f", column {self.column}"
             if self.name:
                 where += f" ({self.name})"
-        return f"{where}: {self.message}"
+        return _one_line(f"{where}: {self.message}")
+
+
+def _one_line(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 class UnreadableFileError(Exception):

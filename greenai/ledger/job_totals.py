@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from greenai.figures import flags as fl
+from greenai.figures.units import kwh
+
 SHARE_SLACK = 1e-6
 NODE_KINDS = ("cpu", "psys", "dram")
 _LEAD_COLUMNS = (
@@ -120,11 +123,11 @@ def _flags(
                 found.append(str(flag))
     for part in sorted(parts, key=lambda p: p.get("rank") or 0):
         if part["status"] in ("failed", "interrupted"):
-            found.append(f"rank_{part['status']}:{part.get('rank')}")
+            found.append(fl.rank_ended(str(part["status"]), part.get("rank")))
     for dev in shared:
-        found.append(f"ranks_shared_device:{dev.host_id}/{dev.device_id}")
+        found.append(fl.ranks_shared_device(dev.host_id, dev.device_id))
     if status != "running" and len(parts) < world_size:
-        found.append(f"ranks_missing:{world_size - len(parts)}")
+        found.append(fl.ranks_missing(world_size - len(parts)))
     return found
 
 
@@ -240,7 +243,7 @@ def _facility_columns(
     out["emissions_kg"] = out["emissions_kg"] or 0.0
     facility_j = out["facility_energy_j"] = out["facility_energy_j"] or 0.0
     out["pue"] = facility_j / energy_j if energy_j > 0 else float(lead.get("pue") or 1.0)
-    facility_kwh = facility_j / 3.6e6
+    facility_kwh = kwh(facility_j)
     out["intensity_g_per_kwh"] = (
         out["emissions_kg"] * 1000.0 / facility_kwh
         if facility_kwh > 0

@@ -18,7 +18,12 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from greenai.ledger.paths import data_dir_path, default_ledger_path, make_private_dirs
+from greenai.ledger.paths import (
+    data_dir_path,
+    default_ledger_path,
+    make_private_dirs,
+    sqlite_file_of,
+)
 from greenai.ledger.spool import FileOps, Spool
 
 __all__ = ["JOURNAL_FOLDER", "LABEL_FILE", "journal_for", "ledger_identity", "unshipped_note"]
@@ -41,11 +46,8 @@ def ledger_identity(url: str | None, data_dir: Path | None = None) -> str:
         return url
     backend = parts.scheme.split("+", 1)[0].lower()
     if backend == "sqlite":
-        path = url.split("://", 1)[1]
-        path = (path[1:] if path.startswith("/") else path).split("?", 1)[0]
-        if not path or path == ":memory:":
-            return url
-        return "sqlite:" + os.path.realpath(path)
+        path = sqlite_file_of(url)
+        return url if path is None else "sqlite:" + os.path.realpath(path)
     host = (parts.hostname or "").lower() or ",".join(parse_qs(parts.query).get("host", []))
     port = port or _DEFAULT_PORTS.get(backend)
     database = parts.path.lstrip("/")

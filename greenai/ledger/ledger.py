@@ -27,6 +27,7 @@ from greenai.ledger.engine import (
     read_options,
 )
 from greenai.ledger.heartbeat import NotApplicableError, apply_heartbeat
+from greenai.ledger.limits import storable
 from greenai.ledger.migrate import (
     HEAD_REVISION,
     check_state,
@@ -210,6 +211,8 @@ class Ledger:
             ``{"run": {...}, "devices": [...], "windows": [...], "metrics": [...]}``;
             child rows without run_id (metrics without id), datetimes aware UTC.
         """
+        if not storable(run_id):  # a name from a non-UTF-8 terminal: no such run
+            return None
         runs, devices, windows, metrics = (
             schema.runs,
             schema.run_devices,
@@ -251,6 +254,8 @@ class Ledger:
             project: Only runs of this project.
             root_only: Only runs without a parent run.
         """
+        if not all(storable(value) for value in (status, project) if value is not None):
+            return []  # no run holds such text (a name from a non-UTF-8 terminal)
         runs = schema.runs
         query = sa.select(runs).order_by(runs.c.started_at.desc(), runs.c.id.desc()).limit(limit)
         if status is not None:

@@ -43,6 +43,7 @@ __all__ = [
     "fit_text",
     "metric_value",
     "step_value",
+    "storable",
     "whole_count",
 ]
 
@@ -87,6 +88,12 @@ _BRIEF_CHARS = 60
 
 class OutOfRangeError(ValueError):
     """A number of the right kind beyond what its column holds."""
+
+
+def storable(text: str) -> bool:
+    """Whether the ledger can hold ``text`` as it is (no NUL, no lone surrogate): a filter
+    value that is not matches no row, and would make the driver raise."""
+    return _UNSTORABLE.search(text) is None
 
 
 def fit_text(text: str, max_chars: int) -> tuple[str, str]:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from greenai.errors import StorageError
+from greenai.figures.flags import stale_heartbeat
 from greenai.ledger import schema
 from greenai.ledger.upsert import dialect_insert
 
@@ -37,7 +38,7 @@ def mark_stale(conn: Connection, *, stale_after_s: float, now: datetime) -> list
     marked: list[str] = []
     for run_id, heartbeat_at, started_at, flags in stale:
         seen = heartbeat_at or started_at
-        flag = f"interrupted: heartbeat stale since {seen.isoformat()}"
+        flag = stale_heartbeat(seen)
         result = conn.execute(
             sa.update(runs)
             .where(runs.c.id == run_id, runs.c.status == "running")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,19 @@ def is_network_filesystem(path: Path, mounts_file: Path = Path("/proc/mounts")) 
     """Whether ``path`` lies on a network filesystem (NFS, SMB, sshfs, Lustre, ...)."""
     fstype = filesystem_type(path, mounts_file)
     return fstype is not None and fstype.lower() in NETWORK_FILESYSTEMS
+
+
+def sqlite_file_of(url: str) -> Path | None:
+    """The file of a ``sqlite:///path`` URL, as written (None for memory databases and
+    URI forms)."""
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    path = rest[1:] if rest.startswith("/") else rest
+    path, _, query = path.partition("?")
+    if any(k == "uri" and v.lower() in ("true", "1") for k, v in parse_qsl(query)):
+        return None
+    if not path or path == ":memory:":
+        return None
+    return Path(path)
 
 
 def is_sqlite_file(path: Path) -> bool:

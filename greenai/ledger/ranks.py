@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from greenai.figures.flags import stale_heartbeat
 from greenai.ledger import schema
 from greenai.ledger.job_totals import job_record
 from greenai.ledger.rows import as_dict, child_rows, run_row
@@ -158,7 +159,7 @@ def _mark_stale_parts(
         seen = part.get("heartbeat_at") or part["started_at"]
         if part["status"] != "running" or seen >= cutoff:
             continue
-        flag = f"interrupted: heartbeat stale since {seen.isoformat()}"
+        flag = stale_heartbeat(seen)
         flags = [*(part.get("flags") or []), flag]
         values = {"status": "interrupted", "ended_at": seen, "flags": flags, "updated_at": now}
         runs = schema.runs

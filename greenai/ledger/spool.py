@@ -236,7 +236,7 @@ class Spool:
                 runs[run_id].append(entry)
             elif payload.get("kind") == "series":
                 order.append(("series", (entry, payload)))
-            else:
+            elif entry.path.exists():  # else shipped and deleted meanwhile by its writer
                 _reject(entry.path, "not a spooled record")
         written = 0
         for kind, item in order:
@@ -303,6 +303,17 @@ def _apply(ledger: Ledger, path: Path, write: Any) -> int:
     return 1
 
 
+def _save(ledger: Ledger, record: Mapping[str, Any]) -> None:
+    """A run record into the ledger; a rank's part with its job's row recomputed."""
+    run = record.get("run") or {}
+    if run.get("rank") is not None and run.get("parent_run_id"):
+        from greenai.ledger.ranks import save_part
+
+        save_part(ledger, record)
+    else:
+        ledger.save_run(record)
+
+
 def _replay_run(ledger: Ledger, entries: list[_Entry]) -> int:
     """Writes the newest readable record of a run; deletes it and every older one."""
     for position in range(len(entries) - 1, -1, -1):
@@ -311,7 +322,7 @@ def _replay_run(ledger: Ledger, entries: list[_Entry]) -> int:
         if not payload:
             continue  # deleted meanwhile by another replay
         record = payload.get("record")
-        if _apply(ledger, entry.path, lambda r=record: ledger.save_run(decode_record(r))):
+        if _apply(ledger, entry.path, lambda r=record: _save(ledger, decode_record(r))):
             for older in entries[:position]:
                 older.path.unlink(missing_ok=True)
             return 1

@@ -15,9 +15,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from greenai.figures.units import J_PER_KWH
 from greenai.queries.stats import RatioInterval, bootstrap_ratio, t_interval, welch_ratio
 
-J_PER_KWH = 3.6e6
 # Per-run figures: column -> (label, unit, lower is better).
 METRICS: dict[str, tuple[str, str, bool]] = {
     "j_per_output_token": ("Energy per output token", "J/token", True),

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from greenai.tracking import flags as fl
+from greenai.figures import flags as fl
 
 KPI_NAMES = (
     "energy_j",
@@ -247,50 +247,44 @@ def _flags(value: Any) -> list[str]:
     return [str(f) for f in value] if isinstance(value, list | tuple) else []
 
 
-def _issue_detail(run: dict[str, Any], issue: str) -> str | None:
-    flags = _flags(run["flags"])
-    if issue == "unknown_location":
-        no_place = all(pd.isna(run[c]) for c in ("country", "cloud_region", "intensity_source"))
-        return "no location configured" if fl.UNKNOWN_LOCATION in flags or no_place else None
-    if issue == "interrupted":
-        hit = run["status"] == "interrupted" or any(f.startswith(fl.INTERRUPTED) for f in flags)
-        return f"status {run['status']}" if hit else None
-    if issue == "collector_errors":
-        prefixes = ("collector_errors:", "monitoring_error:", "device_lost:", "counter_reset:")
-        found = [f for f in flags if f.startswith(prefixes) or f == fl.SAMPLING_GAPS]
-        return ", ".join(found) or None
-    if issue == "overlapping":
-        return "energy split with overlapping runs" if fl.OVERLAP in flags else None
-    raise ValueError(f"unknown issue {issue!r}")
+def _why(run: dict[str, Any], group: fl.Group) -> str:
+    """The run's flags of ``group``, else what else put it there (status, no location)."""
+    found = fl.group_flags(_flags(run["flags"]), group)
+    if found:
+        return ", ".join(found)
+    return f"status {run['status']}" if group is fl.Group.INTERRUPTED else "no location recorded"
 
 
-ISSUES = {
-    "unknown_location": "Runs with unknown location (world-average emission factor)",
-    "interrupted": "Interrupted runs (energy up to the last refresh)",
-    "collector_errors": "Runs with collector errors",
-    "overlapping": "Overlapping root runs (energy split equally)",
-}
-_ISSUE_INPUTS = ("flags", "country", "cloud_region", "intensity_source", "status")
+_ISSUE_INPUTS = ("flags", "country", "cloud_provider", "status")
 
 
-def quality_issues(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Runs with each data-quality issue (see :data:`ISSUES`).
+def quality_issues(runs: pd.DataFrame) -> dict[fl.Group, pd.DataFrame]:
+    """Runs in each counted data-quality group, by the registry's one rule
+    (:func:`greenai.figures.flags.caveats`; words: :data:`greenai.figures.flags.GROUPS`).
 
     Returns:
-        Issue -> runs with it: ``id``, ``name``, ``project``, ``started_at``,
-        ``energy_j``, ``detail``.
+        Group (in :data:`~greenai.figures.flags.COUNTED` order) -> its runs: ``id``,
+        ``name``, ``project``, ``started_at``, ``energy_j``, ``detail`` (the flags that
+        put the run there).
     """
-    columns = ["id", "name", "project", "started_at", "energy_j", "detail"]
+    columns = ["id", "name", "project", "started_at", "energy_j"]
     records: list[dict[str, Any]] = (
         [{str(k): v for k, v in r.items()} for r in runs[list(_ISSUE_INPUTS)].to_dict("records")]
         if not runs.empty
         else []
     )
-    out: dict[str, pd.DataFrame] = {}
-    for issue in ISSUES:
-        details = [_issue_detail(run, issue) for run in records]
-        hit = [i for i, d in enumerate(details) if d is not None]
-        frame = runs.iloc[hit][columns[:-1]].copy() if hit else pd.DataFrame(columns=columns[:-1])
-        frame["detail"] = [details[i] for i in hit]
-        out[issue] = frame.reset_index(drop=True)
+    groups = [
+        fl.caveats(
+            _flags(run["flags"]),
+            status=run["status"],
+            located=fl.has_location(run["country"], run["cloud_provider"]),
+        )
+        for run in records
+    ]
+    out: dict[fl.Group, pd.DataFrame] = {}
+    for group in fl.COUNTED:
+        hit = [i for i, found in enumerate(groups) if group in found]
+        frame = runs.iloc[hit][columns].copy() if hit else pd.DataFrame(columns=columns)
+        frame["detail"] = [_why(records[i], group) for i in hit]
+        out[group] = frame.reset_index(drop=True)
     return out

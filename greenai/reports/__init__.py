@@ -37,8 +37,10 @@ Keys of report.json (stable; energies in kWh, emissions in tCO2e, shares in [0, 
   cloud_energy_it_kwh, scope3_cloud_tco2e, tokens, kwh_per_million_tokens.
 - ``previous_period``, ``previous_year``: the same headline figures and their relative
   ``change``.
-- ``data_quality``: measured shares, estimated components, unknown-location, interrupted,
-  running, overlapping runs, gaps, device problems, split runs, updates after as-of.
+- ``data_quality``: measured shares, estimated components, one entry per caveat of
+  :data:`greenai.reports.caveats.CAVEATS` (unknown location, interrupted, running,
+  overlapping runs, gaps, device problems, nothing measured, no factor: the counted
+  groups of :mod:`greenai.figures.flags`), split runs, updates after as-of.
 - ``esrs_mapping``: ESRS E1 datapoints and their values; ``runs``: every run included
   (as runs.csv); ``inputs_sha256``: hash of everything the figures were computed from.
 """

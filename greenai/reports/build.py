@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from greenai.errors import ConfigError
+from greenai.figures.units import J_PER_KWH
 from greenai.reports import compute as c
 from greenai.reports.api import EmptyPeriodError
 from greenai.reports.esrs import esrs_rows
-from greenai.reports.lines import J_PER_KWH, Defaults, missing, records, run_lines
+from greenai.reports.lines import Defaults, missing, records, run_lines
 from greenai.reports.node import HostProfile, host_profiles, node_lines
 from greenai.reports.periods import Period
 from greenai.reports.quality import data_quality

@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from greenai.reports.lines import J_PER_KWH, missing, records
+from greenai.figures.units import J_PER_KWH
+from greenai.reports.lines import missing, records
 from greenai.reports.scope import SCOPE2, SCOPE3_CLOUD, market_basis_label
 from greenai.reports.split import period_shares
 

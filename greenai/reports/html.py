@@ -8,6 +8,7 @@ from typing import Any
 
 from greenai.errors import GreenAIError
 from greenai.reports import charts
+from greenai.reports.caveats import LABELS
 
 __all__ = ["render_html"]
 
@@ -135,6 +136,7 @@ def render_html(report: Mapping[str, Any], *, generated_at: datetime | None = No
         template.render(
             r=report,
             charts=_charts(report),
+            quality_labels=LABELS,
             generated_at=moment.strftime("%Y-%m-%d %H:%M:%S UTC"),
             greenai_version=greenai.__version__,
         )

@@ -15,12 +15,13 @@ from typing import Any
 
 import pandas as pd
 
+from greenai.figures import flags as fl
+from greenai.figures.units import J_PER_KWH
 from greenai.reports.scope import scope_of
 from greenai.reports.sources import _dt, span_end
 
 __all__ = ["LINE_COLUMNS", "Defaults", "iso_utc", "line_frame", "missing", "records", "run_lines"]
 
-J_PER_KWH = 3.6e6
 
 LINE_COLUMNS = [
     "id", "kind", "project", "phase", "model", "technique", "status", "host_id", "hosts",
@@ -157,7 +158,7 @@ def _line(row: pd.Series, defaults: Defaults) -> dict[str, Any]:
     flags = [str(f) for f in (row.get("flags") or [])]
     intensity, loc_kg = _location_factor(row, facility_kwh)
     if _num(row.get("intensity_g_per_kwh")) is None:
-        flags.append("missing_factor")
+        flags.append(fl.MISSING_FACTOR)
     water, cost, currency = _water_cost(row, energy_j / J_PER_KWH, facility_kwh, defaults)
     updated = _dt(row.get("updated_at"))
     return {

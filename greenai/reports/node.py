@@ -17,7 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from greenai.reports.lines import J_PER_KWH, LINE_COLUMNS, Defaults, line_frame, records
+from greenai.figures import flags as fl
+from greenai.figures.units import J_PER_KWH
+from greenai.reports.lines import LINE_COLUMNS, Defaults, line_frame, records
 
 __all__ = ["HostProfile", "host_profiles", "node_lines"]
 
@@ -166,7 +168,7 @@ def _line(
         "water_l": idle_j / J_PER_KWH * wue if wue is not None else None,
         "cost": facility_j / J_PER_KWH * price if price is not None else None,
         "currency": defaults.currency if price is not None else None,
-        "flags": ("node_idle_energy",),
+        "flags": (fl.NODE_IDLE_ENERGY,),
         "estimated": (),
         "share": 1.0,
         "split_method": "node_intervals",

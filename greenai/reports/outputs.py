@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from greenai.errors import ConfigError
+from greenai.figures import flags as fl
 from greenai.interop.formula_cells import neutralise_text
 
 __all__ = [
@@ -152,7 +153,7 @@ def _quality_rows(quality: Mapping[str, Any]) -> Iterator[tuple[str, str, str, A
     yield "data_quality", "", "measured_share", quality["measured_share"], "share"
     yield "data_quality", "", "measured_share_cloud", quality["measured_share_cloud"], "share"
     for entry in quality["estimated_components"]:
-        yield "data_quality", f"estimated:{entry['kind']}", "energy_it_kwh", \
+        yield "data_quality", fl.estimated(entry["kind"]), "energy_it_kwh", \
             entry["energy_it_kwh"], "kWh"  # fmt: skip
     for key, value in quality.items():
         if isinstance(value, Mapping) and "runs_count" in value:

@@ -25,6 +25,7 @@ PERIOD_FORMS = "2026-Q3 (quarter), 2026-10 (month), 2026 (year) or 2026-07-01..2
 """What ``--period`` accepts, in words (used in error messages)."""
 
 LAST_KINDS = ("month", "quarter", "year")
+_COMPARED = "a period whose period before and year before are dates after year 1"
 
 _QUARTER = re.compile(r"(\d{4})-[Qq](\d)")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -108,22 +109,40 @@ class Period:
         return (self.last_day - self.first_day).days + 1
 
     def previous(self) -> Period:
-        """The period of the same kind just before (a range: as many days before)."""
-        if self.kind == "range":
-            last = self.first_day - timedelta(days=1)
-            return Period("range", last - timedelta(days=self.days - 1), last, self.timezone)
-        step = {"month": 1, "quarter": 3, "year": 12}[self.kind]
-        first = _add_months(self.first_day, -step)
-        return Period(self.kind, first, self.first_day - timedelta(days=1), self.timezone)
+        """The period of the same kind just before (a range: as many days before).
+
+        Raises:
+            ConfigError: It would start before year 1.
+        """
+        try:
+            if self.kind == "range":
+                last = self.first_day - timedelta(days=1)
+                return Period("range", last - timedelta(days=self.days - 1), last, self.timezone)
+            step = {"month": 1, "quarter": 3, "year": 12}[self.kind]
+            first = _add_months(self.first_day, -step)
+            return Period(self.kind, first, self.first_day - timedelta(days=1), self.timezone)
+        except (OverflowError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError("period", self.label, _COMPARED) from exc
 
     def year_before(self) -> Period:
-        """The same period one year earlier (29 February becomes 28 February)."""
-        if self.kind == "range":
-            first, last = _minus_year(self.first_day), _minus_year(self.last_day)
-            return Period("range", first, last, self.timezone)
-        first = _add_months(self.first_day, -12)
-        last = _add_months(self.last_day + timedelta(days=1), -12) - timedelta(days=1)
-        return Period(self.kind, first, last, self.timezone)
+        """The same period one year earlier (29 February becomes 28 February).
+
+        Raises:
+            ConfigError: It would start before year 1.
+        """
+        try:
+            if self.kind == "range":
+                first, last = _minus_year(self.first_day), _minus_year(self.last_day)
+                return Period("range", first, last, self.timezone)
+            first = _add_months(self.first_day, -12)
+            last = _add_months(self.last_day + timedelta(days=1), -12) - timedelta(days=1)
+            return Period(self.kind, first, last, self.timezone)
+        except (OverflowError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError("period", self.label, _COMPARED) from exc
 
     def subperiods(self) -> list[Period]:
         """Slices for a trend: days up to 31 days, ISO weeks up to 92 days, else months.

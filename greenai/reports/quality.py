@@ -4,52 +4,27 @@ and which runs carry a caveat (unknown location, interrupted, overlapping, gaps,
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
+from greenai.figures import flags as fl
+from greenai.figures.units import J_PER_KWH
+from greenai.reports.caveats import CAVEATS, LATE, RUNNING
 from greenai.reports.compute import rnd
-from greenai.reports.lines import J_PER_KWH, records
+from greenai.reports.lines import records
 from greenai.reports.scope import SCOPE2, SCOPE3_CLOUD
 from greenai.reports.split import SPLIT_NONE
 
 __all__ = ["data_quality"]
 
 Row = dict[str, Any]
-Test = Callable[[Row], bool]
 
 
-def _has_flag(prefixes: Sequence[str]) -> Test:
-    def test(row: Row) -> bool:
-        return any(str(f).startswith(p) for f in row["flags"] for p in prefixes)
-
-    return test
-
-
-def _unknown_location(row: Row) -> bool:
-    return bool(row["location"] == "unknown" or "unknown_location" in row["flags"])
-
-
-def _interrupted(row: Row) -> bool:
-    return bool(row["status"] == "interrupted" or "interrupted" in row["flags"])
-
-
-def _running(row: Row) -> bool:
-    return bool(row["status"] == "running")
-
-
-CHECKS: tuple[tuple[str, Test], ...] = (
-    ("unknown_location", _unknown_location),
-    ("interrupted", _interrupted),
-    ("running_at_as_of", _running),
-    ("overlapping_root_runs", _has_flag(("overlapping_root_runs",))),
-    ("sampling_gaps", _has_flag(("sampling_gaps",))),
-    ("device_problems", _has_flag(("device_lost:", "counter_reset:", "collector_errors:"))),
-    ("no_collector", _has_flag(("no_collector", "monitoring_error:"))),
-    ("missing_factor", _has_flag(("missing_factor",))),
-)
-"""Caveats listed in the report: key -> test of a run line."""
+def _caveats(row: Row) -> frozenset[fl.Group]:
+    """The counted groups of a run line (the registry's rule, as the dashboard's)."""
+    return fl.caveats(row["flags"], status=row["status"], located=row["location"] != "unknown")
 
 
 def _entry(rows: list[Row]) -> dict[str, Any]:
@@ -100,8 +75,9 @@ def data_quality(
 
     Returns:
         measured_share (Scope 2 IT energy measured by hardware counters or power sensors),
-        measured_share_cloud, estimated_components, one entry per caveat of :data:`CHECKS`
-        (runs_count, energy_it_kwh, run_ids), split_runs, updated_after_as_of,
+        measured_share_cloud, estimated_components, one entry per caveat of
+        :data:`~greenai.reports.caveats.CAVEATS` (runs_count, energy_it_kwh, run_ids),
+        split_runs, updated_after_as_of,
         period_complete_at_as_of and node_energy notes.
     """
     all_rows = records(lines)
@@ -111,15 +87,19 @@ def data_quality(
         "measured_share_cloud": _share([r for r in runs if r["scope"] == SCOPE3_CLOUD]),
         "estimated_components": _estimated(runs),
     }
-    for key, test in CHECKS:
-        out[key] = _entry([r for r in runs if test(r)])
+    found = [(r, _caveats(r)) for r in runs]
+    for key in CAVEATS:
+        if key == RUNNING:
+            out[key] = _entry([r for r in runs if r["status"] == "running"])
+        else:
+            out[key] = _entry([r for r, groups in found if key in groups])
     out["split_runs"] = [
         {"run_id": r["id"], "share_in_period": rnd(r["share"]), "split_method": r["split_method"]}
         for r in sorted(runs, key=lambda r: str(r["id"]))
         if r["split_method"] != SPLIT_NONE
     ]
     late = [r for r in runs if r["updated_s"] is not None and r["updated_s"] > as_of_s]
-    out["updated_after_as_of"] = _entry(late)
+    out[LATE] = _entry(late)
     out["period_complete_at_as_of"] = period_end_s <= as_of_s
     out["node_energy_notes"] = list(node_notes)
     return out

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from greenai.figures.units import emissions_kg
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -162,7 +164,7 @@ def apply_market(lines: pd.DataFrame, market: MarketFactors) -> pd.DataFrame:
         intensity.append(factor.intensity_g_per_kwh)
         basis.append(factor.basis)
         source.append(factor.source)
-        kg.append(float(row["facility_j"]) / 3.6e6 * factor.intensity_g_per_kwh / 1000.0)
+        kg.append(emissions_kg(float(row["facility_j"]), factor.intensity_g_per_kwh))
     import pandas as pd
 
     out["market_intensity_g_per_kwh"] = pd.Series(intensity, index=out.index, dtype=float)

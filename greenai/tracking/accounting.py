@@ -5,7 +5,7 @@ Pure functions over spans; no hardware and no I/O here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -85,11 +85,6 @@ def measured_energy_j(charges: Iterable[Charge]) -> float:
     return sum(c.energy_j for c in charges if is_measured(c))
 
 
-def emissions_kg(facility_energy_j: float, intensity_g_per_kwh: float) -> float:
-    """Location-based emissions of facility energy at an emission factor, kgCO2e."""
-    return facility_energy_j / 3.6e6 * intensity_g_per_kwh / 1000.0
-
-
 COUNTER_RESOLUTION_S = 1.0
 """Below this duration a stepwise counter can read zero or a whole step."""
 
@@ -100,12 +95,16 @@ def _stepwise(charge: Charge) -> bool:
     return charge.method == "counter" or (charge.method == "model" and charge.kind == "cpu")
 
 
-def below_resolution(charges: Iterable[Charge], duration_s: float) -> bool:
+def below_resolution(
+    charges: Iterable[Charge], duration_s: float, lost: Collection[str] = ()
+) -> bool:
     """Whether a span is too short for its counters: under :data:`COUNTER_RESOLUTION_S`
     with a charged counter that read zero (or every stepwise device at zero). Energy
-    counters (NVML, RAPL) advance in steps of their sensor's update period."""
+    counters (NVML, RAPL) advance in steps of their sensor's update period. A device
+    ``lost`` meanwhile reads zero because it is gone, not for its resolution: it does
+    not count."""
     if duration_s >= COUNTER_RESOLUTION_S:
         return False
-    stepwise = [c for c in charges if _stepwise(c) and c.share > 0]
+    stepwise = [c for c in charges if _stepwise(c) and c.share > 0 and c.device_id not in lost]
     counter_zero = any(c.method == "counter" and c.energy_j == 0.0 for c in stepwise)
     return counter_zero or (bool(stepwise) and all(c.energy_j == 0.0 for c in stepwise))

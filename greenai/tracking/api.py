@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
-from greenai.tracking import flags as fl
+from greenai.figures import flags as fl
 from greenai.tracking.lifecycle import active_runs, finish, start_run
 from greenai.tracking.meta import META_KEYS, make_meta
 from greenai.tracking.remote import RemoteRun, remote_run
@@ -87,8 +87,15 @@ def start(**kwargs: Any) -> Run:
         raise TypeError("tokens= applies to the decorator only; call run.add_tokens() instead")
     parent = _explicit_parent(kwargs.get("parent")) or _context_parent()
     run = start_run(make_meta(meta), overrides, parent=parent)
-    _CURRENT.set((*_CURRENT.get(), run))
+    _push(run)
     return run
+
+
+def _push(run: Run) -> None:
+    """Put ``run`` on this context's stack, dropping the runs stopped since: a run from
+    :func:`start` is stopped where it may not be popped (another thread, ``run.stop()``),
+    and a long-lived caller would otherwise keep every run it ever started."""
+    _CURRENT.set((*(r for r in _CURRENT.get() if not r.stopped), run))
 
 
 def _pop(run: Run) -> None:
@@ -140,7 +147,7 @@ class track:  # noqa: N801 - used as a function: @greenai.track(...), with green
     def _start(self) -> Run:
         parent = self._parent or _context_parent()
         run = start_run(make_meta(self._meta), self._overrides, parent=parent)
-        _CURRENT.set((*_CURRENT.get(), run))
+        _push(run)
         return run
 
     def _finish(self, run: Run, error: BaseException | None) -> None:

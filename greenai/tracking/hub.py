@@ -176,8 +176,19 @@ class Hub:
                 self.sampler.start()
             span.counts_at_start = self.sampler.counts()
             snap = self.sampler.snapshot()
-            span.started_at = self._wall()
+            wall = self._wall()
             self.tree.open(span, snap, self._segment_shares())
+            span.started_at = self._started_at(span, wall)
+
+    def _started_at(self, span: Span, wall: datetime) -> datetime:
+        """When ``span`` started: the wall clock's reading for a span at the top of the
+        tree; for one inside a top span this hub charges, the top's reading plus the
+        monotonic time since, so a wall clock stepped meanwhile (NTP) never puts a
+        window or a child run outside its run."""
+        top = span.top
+        if top is span or span.start_s is None or top not in self.tree.active:
+            return wall
+        return top.wall_at(span.start_s) or wall
 
     def end(self, span: Span) -> None:
         """Stop charging a span; the counter snapshot is the first measuring step."""

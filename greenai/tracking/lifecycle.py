@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from greenai.tracking import flags as fl
+from greenai.figures import flags as fl
 from greenai.tracking.hub import Hub, HubKey, get_hub
 from greenai.tracking.meta import RunMeta
 from greenai.tracking.record import build_record
@@ -156,21 +156,29 @@ def _open_hub(run: Run, settings: Any) -> Hub | None:
         return None
 
 
-def _write(recorder: Recorder, wait_s: float | None) -> None:
+def _write(recorder: Recorder, wait_s: float | None) -> str:
+    """Write the run's full record; where it went (see :func:`finish`)."""
     try:
-        recorder.write(wait_s)
+        return recorder.write(wait_s)
     except Exception as exc:  # never harm the job
         log.error("greenai: could not record run %s: %s", recorder.run.id, exc)
+        return "failed"
 
 
-def finish(run: Run, status: str, error: BaseException | None) -> None:
+def finish(run: Run, status: str, error: BaseException | None) -> str | None:
     """Stop a run, write its final record and forget it (idempotent, never raises).
 
     ``error``: the exception that ended it, which then decides the status (see
     :func:`~greenai.tracking.signals.exception_outcome`: ``SystemExit(0)`` completed).
+
+    Returns:
+        Where the final record went: ``"ledger"``; ``"spool"`` (journaled: the ledger
+        refused it or is down); ``"queued"`` (journaled, still on its way: the ledger is
+        slow); ``"stderr"`` (printed as a JSON line: not even the journal took it);
+        ``"failed"`` (not made at all, logged). None when the run was stopped already.
     """
     if run.stopped:
-        return
+        return None
     if error is not None:
         outcome = exception_outcome(error)
         status, run.error = outcome.status, outcome.error
@@ -190,9 +198,10 @@ def finish(run: Run, status: str, error: BaseException | None) -> None:
             _ACTIVE.remove(run)
         recorder = _RECORDERS.pop(run.id, None)
     _report_tokens(run)
-    if recorder is not None:
-        _HEARTBEAT.discard(recorder)
-        _write(recorder, wait_s=FINAL_WRITE_WAIT_S)
+    if recorder is None:
+        return None
+    _HEARTBEAT.discard(recorder)
+    return _write(recorder, wait_s=FINAL_WRITE_WAIT_S)
 
 
 def _stale_snapshots(run: Run) -> int:
@@ -292,7 +301,8 @@ def _write_as_it_stands(recorder: Recorder, wait_s: float) -> None:
         record = build_record(run, recorder.identity)
         rank = getattr(run, "rank", None)
         if rank is None:
-            recorder.writer.queue_run(record).wait(wait_s)
+            writer = recorder.writer
+            writer.wait_for(writer.queue_run(record), wait_s)
             return
         from greenai.fleet.rank_run import part_record, submit_part
 

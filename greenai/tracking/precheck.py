@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qsl
 
 from greenai.errors import ConfigError, StorageError
+from greenai.ledger.paths import is_sqlite_file, sqlite_file_of
 
 _SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
-
-
-def _sqlite_file(url: str) -> Path | None:
-    """The file of a ``sqlite:///path`` URL (None for memory databases and URI forms)."""
-    rest = url.split("://", 1)[1]
-    path = rest[1:] if rest.startswith("/") else rest
-    path, _, query = path.partition("?")
-    if any(k == "uri" and v.lower() in ("true", "1") for k, v in parse_qsl(query)):
-        return None
-    if not path or path == ":memory:":
-        return None
-    return Path(path)
 
 
 def check_url(url: str | None, default_file: Path | None = None) -> None:
@@ -43,17 +31,20 @@ def check_url(url: str | None, default_file: Path | None = None) -> None:
                 "a SQLAlchemy URL such as sqlite:////path/ledger.db or "
                 "postgresql+psycopg://user@host/db",
             )
-        path = _sqlite_file(url) if scheme == "sqlite" else None
+        path = sqlite_file_of(url) if scheme == "sqlite" else None
     else:
         path = default_file
     if path is None:
         return
     from greenai.ledger.owner import check_ledger_owner
-    from greenai.ledger.paths import is_sqlite_file
 
-    check_ledger_owner(path)
-    if not path.is_file():
-        return
+    try:
+        check_ledger_owner(path)
+        if not path.is_file():
+            return
+    except OSError as exc:  # a name too long for the file system, a path through a file
+        hint = f"a path this machine can hold ({exc.strerror})"
+        raise ConfigError("db_url", str(path), hint) from None
 
     if not is_sqlite_file(path):
         raise StorageError(

@@ -6,12 +6,12 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from greenai.figures import flags as fl
+from greenai.figures.units import emissions_kg, kwh
 from greenai.ledger import heartbeat_columns as beat
-from greenai.tracking import flags as fl
 from greenai.tracking.accounting import (
     Charge,
     below_resolution,
-    emissions_kg,
     energy_by_kind,
     measured_energy_j,
 )
@@ -57,7 +57,7 @@ def quality_flags(run: Run, charges: list[Charge] | None = None) -> list[str]:
         add(flag)
     for flag in counts_flags(span, run.hub.sampler):
         add(flag)
-    if run.stopped and below_resolution(charges, run.duration_s):
+    if run.stopped and below_resolution(charges, run.duration_s, span.lost_devices):
         add(fl.BELOW_RESOLUTION)
     return found
 
@@ -119,7 +119,7 @@ def totals(run: Run, charges: list[Charge]) -> dict[str, Any]:
     energy_j = sum(c.energy_j for c in charges)
     facility_j = energy_j * run.pue
     by_kind = energy_by_kind(charges)
-    kwh_it = energy_j / 3.6e6
+    kwh_it = kwh(energy_j)
     wue = getattr(settings, "wue", None)
     price = getattr(settings, "price_per_kwh", None)
     return {

@@ -55,7 +55,7 @@ class Recorder:
             if rank is not None:
                 return self._write_part(rank, wait_s)
             job = self.writer.queue_run(self._full_record())
-        return job.wait(wait_s)
+        return self.writer.wait_for(job, wait_s)
 
     def beat(self) -> None:
         """Write what changed since the last record, if the run is still running."""
@@ -101,7 +101,9 @@ class Recorder:
             return
         readings = list(hub.sampler.series)
         hub.sampler.series.clear()
-        self.writer.submit_series(series_rows(readings, [self.run.id], self.identity["host_id"]))
+        origin = self.run.root_span.wall_at(0.0)  # the run's times, not the wall clock's now
+        host_id = self.identity["host_id"]
+        self.writer.submit_series(series_rows(readings, [self.run.id], host_id, origin))
 
     def _write_part(self, rank: Any, wait_s: float | None) -> str:
         from greenai.fleet.rank_run import part_record, submit_part

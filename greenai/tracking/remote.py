@@ -28,8 +28,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from greenai.figures import flags as fl
 from greenai.ledger.limits import BIGINT_MAX, brief
-from greenai.tracking import flags as fl
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from greenai.figures import flags as fl
+from greenai.figures.units import emissions_kg
 from greenai.ledger.limits import (
     BIGINT_MAX,
     INT_MAX,
@@ -25,11 +27,9 @@ from greenai.ledger.limits import (
     step_value,
     whole_count,
 )
-from greenai.tracking import flags as fl
 from greenai.tracking.accounting import (
     Charge,
     charges_of,
-    emissions_kg,
     energy_by_kind,
     measured_energy_j,
 )
@@ -103,7 +103,7 @@ class Run:
         self._stopped = threading.Event()
         self.forked_away = False
         self.remote: RemoteRun | None = None  # a parent ``greenai run``: tokens go there too
-        self.finisher: Callable[[Run, str, BaseException | None], None] | None = None
+        self.finisher: Callable[[Run, str, BaseException | None], object] | None = None
         for note in meta.notes:  # metadata fitted to the ledger's columns
             self.misuse(fl.TEXT_CLEANED, note)
 

@@ -11,13 +11,22 @@ from collectors.types import Reading
 
 
 def series_rows(
-    readings: Iterable[Reading], run_ids: Iterable[str], host_id: str = ""
+    readings: Iterable[Reading],
+    run_ids: Iterable[str],
+    host_id: str = "",
+    origin: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Mean power per device and second, one row per run id (tier ``1s``).
 
-    Monotonic reading times become UTC through the current offset between the clocks.
+    Args:
+        readings: The sampler's readings (monotonic times).
+        run_ids: The runs the rows are for.
+        host_id: The host, for every row.
+        origin: UTC time at monotonic 0: a run's (``Span.wall_at(0.0)``), so its rows
+            agree with its own times whatever the wall clock did since; default: the
+            current offset between the clocks.
     """
-    offset = datetime.now(UTC) - timedelta(seconds=time.monotonic())
+    offset = origin or datetime.now(UTC) - timedelta(seconds=time.monotonic())
     buckets: dict[tuple[str, datetime], list[float]] = {}
     for r in readings:
         if r.power_w is None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from greenai.figures.flags import WINDOW_BELOW_RESOLUTION
 from greenai.tracking.accounting import Charge, below_resolution, charges_of, energy_by_kind
 from greenai.tracking.spans import Span
 
 if TYPE_CHECKING:
     from greenai.tracking.run import Run
-
-FLAG_BELOW_RESOLUTION = "window_below_counter_resolution"
 
 
 class Window:
@@ -52,9 +51,10 @@ class Window:
         """IT energy of the window, J, or None when below the counters' resolution
         (``charges``: :meth:`charges`, where the caller has them already)."""
         charges = self.charges() if charges is None else charges
-        if below_resolution(charges, self.span.duration_s(self.run.now_s())):
-            if FLAG_BELOW_RESOLUTION not in self.flags:
-                self.flags.append(FLAG_BELOW_RESOLUTION)
+        duration_s = self.span.duration_s(self.run.now_s())
+        if below_resolution(charges, duration_s, self.span.lost_devices):
+            if WINDOW_BELOW_RESOLUTION not in self.flags:
+                self.flags.append(WINDOW_BELOW_RESOLUTION)
             return None
         return sum(c.energy_j for c in charges)
 

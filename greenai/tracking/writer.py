@@ -11,10 +11,14 @@ interval. Every job carries a sequence number given in queue order; run records 
 
 How long the job waits: a run's final record is waited for up to a short bound while
 the ledger is up (so the ledger holds the run when ``stop`` returns) and not at all once
-it is known to be down; at interpreter exit the shipper has :data:`EXIT_FLUSH_S` (none
-when the ledger is down), then whatever is still queued is journaled, for the next
-process or ``greenai sync``. If even the journal cannot be written, the record goes to
-stderr as one JSON line (``greenai sync --from-stderr`` re-imports it).
+it is known to be down, or while the shipper has been stuck on one write for
+:data:`STALLED_AFTER_S` (a locked or hanging ledger costs the job those seconds, not a
+bound per run; a ledger that is merely busy, its writes slow but done, keeps being waited
+for, so jobs do not outrun it); at
+interpreter exit the shipper has :data:`EXIT_FLUSH_S` (none when the ledger is down),
+then whatever is still queued is journaled, for the next process or ``greenai sync``.
+If even the journal cannot be written, the record goes to stderr as one JSON line
+(``greenai sync --from-stderr`` re-imports it).
 """
 
 from __future__ import annotations
@@ -39,7 +43,18 @@ log = logging.getLogger(__name__)
 DEFAULT_TIERS: tuple[tuple[str, int], ...] = (("1s", 7), ("1m", 90), ("1h", 0))
 EXIT_FLUSH_S = 2.0
 """At interpreter exit, how long the shipper may keep writing before the rest is journaled."""
+STALLED_AFTER_S = 5.0
+"""A write taking longer than this means the ledger is stuck (locked, hanging), not busy
+(16 processes writing one SQLite file on 2 cores see single writes take over 2 s)."""
 WAIT_POLL_S = 0.05
+
+
+Ship = Callable[[Any, dict[str, Any], Path | None], str]
+"""Writes a journaled run record through the sink: ``(sink, record, journal file)``."""
+
+
+def _save_run(sink: Any, record: dict[str, Any], journaled: Path | None) -> str:
+    return str(sink.save_run(record, journaled))
 
 
 @dataclass(eq=False)
@@ -47,7 +62,7 @@ class WriteJob:
     """A queued write; ``outcome`` says where it went (ledger, spool, stderr) once done.
 
     ``seq`` is given when the job is queued; a run job's payload is ``(record, journal
-    file or None)``.
+    file or None, how to ship it)``.
     """
 
     kind: str  # "run" | "beat" | "series" | "call"
@@ -106,6 +121,7 @@ class Writer:
         self._thread = threading.Thread(target=self._loop, name="greenai-writer", daemon=True)
         self._sink: Any = None
         self._current: WriteJob | None = None
+        self._current_since = 0.0
         self._started = False
         self._lock = threading.Lock()
         self._order = threading.Lock()  # sequence numbers in queue order
@@ -115,6 +131,33 @@ class Writer:
         """Whether the ledger is known to be down (the last attempt failed, not retried yet)."""
         sink = self._sink
         return sink is not None and bool(sink.ledger_down)
+
+    @property
+    def behind(self) -> bool:
+        """Whether the shipper has been on one write for :data:`STALLED_AFTER_S` (the
+        ledger is locked, or hanging): records are not waited for until it is done."""
+        current = self._current
+        stuck_s = time.monotonic() - self._current_since
+        return current is not None and not current.done.is_set() and stuck_s > STALLED_AFTER_S
+
+    def _not_worth_waiting(self) -> bool:
+        return self.ledger_down or self.behind
+
+    def wait_for(self, job: WriteJob, timeout_s: float | None) -> str:
+        """Wait up to ``timeout_s`` for a queued job (see :meth:`WriteJob.wait`), and not
+        at all while the shipper is :attr:`behind`.
+
+        Returns:
+            The job's outcome; ``"queued"`` if not done yet (a run record is in the
+            journal then), ``"unjournaled"`` for a run record the journal refused (the
+            shipper writes it to the ledger, else to stderr at exit).
+        """
+        outcome = job.wait(timeout_s)
+        if job.done.is_set():
+            return outcome
+        if job.kind == "run" and job.payload[1] is None:
+            return "unjournaled"
+        return outcome
 
     def _ensure_thread(self) -> None:
         with self._lock:
@@ -154,6 +197,7 @@ class Writer:
             job = self._queue.get()
             if job is None:
                 return
+            self._current_since = time.monotonic()
             self._current = job
             try:
                 if self._sink is None:
@@ -169,11 +213,11 @@ class Writer:
     def _run(self, job: WriteJob) -> str:
         sink = self._sink
         if job.kind == "run":
-            record, journaled = job.payload
-            outcome = str(sink.save_run(record, journaled))
+            record, journaled, ship = job.payload
+            outcome = ship(sink, record, journaled)
             if outcome == "ledger":
                 self._ship_leftovers()
-            return outcome
+            return str(outcome)
         if job.kind == "beat":
             record, full = job.payload
             return str(sink.save_heartbeat(record, lambda: with_seq(full(), job.seq)))
@@ -196,15 +240,19 @@ class Writer:
 
     def submit_run(self, record: dict[str, Any], wait_s: float | None = None) -> str:
         """Journal and queue a run record; wait up to ``wait_s`` for it to be shipped."""
-        return self.queue_run(record).wait(wait_s)
+        return self.wait_for(self.queue_run(record), wait_s)
 
-    def queue_run(self, record: dict[str, Any]) -> WriteJob:
-        """Journal a run record (fsync'd, on this thread) and queue it for the ledger."""
+    def queue_run(self, record: dict[str, Any], ship: Ship | None = None) -> WriteJob:
+        """Journal a run record (fsync'd, on this thread) and queue it for the ledger.
+
+        ``ship(sink, record, journal file or None)`` writes it on the shipper and says
+        where it went (default: the sink's ``save_run``; a rank's part has its own).
+        """
         self._ensure_thread()
         with self._order:
-            job = WriteJob("run", None, seq=next_sequence(), give_up=lambda: self.ledger_down)
+            job = WriteJob("run", None, seq=next_sequence(), give_up=self._not_worth_waiting)
             stamped = with_seq(record, job.seq)
-            job.payload = (stamped, self._journal(stamped))
+            job.payload = (stamped, self._journal(stamped), ship or _save_run)
             self._queue.put(job)
         return job
 
@@ -229,8 +277,8 @@ class Writer:
 
     def call(self, fn: Callable[[Any], None], wait_s: float | None = None) -> str:
         """Run ``fn(sink)`` on the writer thread (maintenance such as stale-run checks)."""
-        job = self._queue_job(WriteJob("call", fn, give_up=lambda: self.ledger_down))
-        return job.wait(wait_s)
+        job = self._queue_job(WriteJob("call", fn, give_up=self._not_worth_waiting))
+        return self.wait_for(job, wait_s)
 
     def _queue_job(self, job: WriteJob) -> WriteJob:
         self._ensure_thread()

@@ -21,8 +21,10 @@ def test_method_shares(seeded: Seeded) -> None:
 def test_runs_that_need_care(seeded: Seeded) -> None:
     at = open_app("data_quality")
     shown = metrics(at)
-    for label in ("Unknown location", "Interrupted", "Collector errors", "Overlapping runs"):
+    for label in ("Unknown location", "Interrupted", "Device problems", "Overlapping runs"):
         assert shown[label][0] == "1", label
+    for label in ("Sampling gaps", "Nothing measured", "No factor recorded"):
+        assert shown[label][0] == "0", label
     tables = [t.value for t in at.dataframe]
     runs = {tuple(t["Run"]) for t in tables}
     assert runs == {("train-0",), ("train-1",), ("baseline-0",), ("fp8-0",)}

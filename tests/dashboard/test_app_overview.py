@@ -26,7 +26,7 @@ def test_kpis_of_the_last_30_days_with_changes(seeded: Seeded) -> None:
     assert shown["Runs"] == ("20", "+900%")
     assert shown["Output tokens"] == ("18,000", "+800%")
     # 13,850 J over 18,000 tokens (the training runs produced none) against 2.0 J/token.
-    assert shown["Energy per output token"] == ("0.769 J", "-62%")
+    assert shown["Energy per output token"] == ("769 mJ/token", "-62%")
 
 
 def test_charts_have_units_and_stack_by_project(seeded: Seeded) -> None:
@@ -57,7 +57,7 @@ def test_project_filter_changes_every_figure(seeded: Seeded) -> None:
     shown = metric_values(at)
     assert shown["IT energy"][0] == "3.85 Wh"  # 13,850 J
     assert shown["Runs"] == ("18", "+800%")  # the 2 previous runs were chat runs too
-    assert shown["Energy per output token"][0] == "0.769 J"
+    assert shown["Energy per output token"][0] == "769 mJ/token"
     table = frame_with(at, "Share of IT energy (%)")
     assert set(table["Project"]) == {"chat"}
 

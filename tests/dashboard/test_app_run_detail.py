@@ -21,9 +21,9 @@ from tests.dashboard.seed import EVIL_NAME, EVIL_TAG, Seeded
 def test_figures_power_series_and_windows(seeded: Seeded) -> None:
     at = open_app("run_detail", run=seeded.first("baseline"))
     shown = metrics(at)
-    assert shown["IT energy"][0] == "0.278 Wh"  # 1,000 J
-    assert shown["Emissions (location-based)"][0] == "0.133 gCO2e"  # 1,200 J at 400 g/kWh
-    assert shown["Energy per output token"][0] == "1.00 J"
+    assert shown["IT energy"][0] == "1.00 kJ"
+    assert shown["Emissions (location-based)"][0] == "133 mgCO2e"  # 1,200 J at 400 g/kWh
+    assert shown["Energy per output token"][0] == "1.00 J/token"
     (power,) = charts(at)
     assert {"Power (W)", "Time (UTC)"} <= set(axis_titles(chart_spec(power)))
     frames = chart_data(power)
@@ -61,7 +61,7 @@ def test_child_runs_and_the_run_picker(seeded: Seeded) -> None:
     picker = next(s for s in at.selectbox if s.label == "Run (newest first)")
     index = next(i for i, o in enumerate(picker.options) if o.endswith(seeded.first("int8")))
     picker.select_index(index).run()  # options show "start · project · model · id"
-    assert metrics(at)["IT energy"][0] == "0.172 Wh"  # 620 J
+    assert metrics(at)["IT energy"][0] == "620 J"
 
 
 def test_untrusted_name_and_tags_are_text(seeded: Seeded) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from greenai.figures.flags import COUNTED
 from greenai.ledger import Ledger
 from greenai.queries import RunFilter, devices_frame, runs_frame
 from greenai.queries import overview as ov
@@ -64,7 +65,11 @@ def test_method_shares_split_mixed_kinds_by_device(frames) -> None:
 
 
 def test_quality_issues(frames) -> None:
-    _, every, _ = frames
-    found = {k: list(v["id"]) for k, v in ov.quality_issues(every).items()}
+    roots, _, _ = frames
+    issues = ov.quality_issues(roots)
+    found = {k: list(v["id"]) for k, v in issues.items() if not v.empty}
     assert found == {"unknown_location": ["train-0"], "interrupted": ["train-1"],
-                     "collector_errors": ["baseline-0"], "overlapping": ["fp8-0"]}  # fmt: skip
+                     "device_problems": ["baseline-0"],
+                     "overlapping_root_runs": ["fp8-0"]}  # fmt: skip
+    assert list(issues) == list(COUNTED)  # every counted group, in the registry's order
+    assert issues["device_problems"]["detail"].tolist() == ["collector_errors:nvml=3"]

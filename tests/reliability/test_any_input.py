@@ -1,6 +1,7 @@
 """Whatever text and numbers a job hands greenai, the job goes on and its run is kept.
 
-Arbitrary unicode (NUL, lone surrogates, 100 kB strings, HTML and script) as the name,
+Arbitrary unicode (NUL, lone surrogates, 100 kB strings, HTML, script and rich markup,
+terminal escapes; :data:`tests.reliability.fuzz.TEXT`) as the name,
 tags, metric names and values, through ``greenai.track`` on SQLite: nothing raises
 into the job, and the ledger ends with the run ``completed`` (flagged where something
 had to be changed or dropped).
@@ -11,27 +12,16 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 import greenai
 from greenai.tracking.run import GreenAIWarning
+from tests.reliability.figures import FuzzCount
+from tests.reliability.fuzz import TEXT, fuzz_settings
 from tests.reliability.helpers import stored
 
-MARKUP = ["<script>alert(1)</script>", "<b onmouseover=x>", "'; DROP TABLE runs; --", "\x00"]
-
-
-def _huge(seed: str) -> str:
-    return (seed * (100_000 // len(seed) + 1))[:100_000]
-
-
-TEXT = st.one_of(
-    st.text(),
-    st.text(st.characters(codec=None, categories=None), max_size=50),  # surrogates included
-    st.sampled_from(MARKUP),
-    st.text(min_size=1, max_size=8).map(_huge),
-    st.text(max_size=20).map(lambda s: s + "\x00" + s),
-)
 NAME = TEXT.filter(lambda s: bool(s.strip()))  # a blank name fails before the job
 VALUE = st.one_of(
     st.none(),
@@ -47,20 +37,19 @@ METRICS = st.lists(st.tuples(st.one_of(TEXT, st.none(), st.integers()), VALUE, S
 COUNTS = st.lists(st.one_of(VALUE, st.integers(min_value=0, max_value=2**70)), max_size=4)
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@pytest.mark.fuzz_target("metadata and tags")
+@fuzz_settings(ci=40, full=400)
 @given(name=NAME, tags=TAGS, metrics=METRICS, counts=COUNTS, window=NAME)
 def test_any_text_or_number_never_reaches_the_job_and_the_run_is_kept(
     ledger_url: str,
+    fuzz_count: FuzzCount,
     name: str,
     tags: dict[str, Any],
     metrics: list[tuple[Any, Any, Any]],
     counts: list[Any],
     window: str,
 ) -> None:
+    fuzz_count.tried()
     finished = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GreenAIWarning)

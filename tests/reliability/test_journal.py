@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,3 +199,45 @@ def test_readers_say_when_the_journal_holds_unshipped_records(tmp_path: Path) ->
     assert "1 record(s) in this machine's journal of the ledger are not shipped yet" in (
         told.stderr
     )
+
+
+def test_a_slow_ledger_costs_the_job_one_wait_not_one_per_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    writer = Writer(url, journal=Spool(tmp_path / "journal"))
+    release = threading.Event()
+    writer.call(lambda _sink: release.wait(15), wait_s=None)  # the ledger is locked for 15 s
+    try:
+        # Given up once the shipper is stuck (it would be shipped within the 30 s), ...
+        assert writer.submit_run(_record("first", None, "completed"), wait_s=30) == "queued"
+        assert writer.behind
+        # ... and not waited for at all while it still is.
+        assert writer.submit_run(_record("second", None, "completed"), wait_s=30) == "queued"
+    finally:
+        release.set()
+    assert writer.flush(60)
+    assert not writer.behind
+    assert writer.submit_run(_record("third", None, "completed"), wait_s=30) == "ledger"
+    assert {r["id"] for r in _runs(url)} == {"first", "second", "third"}
+    assert writer.journal.pending() == 0
+
+
+def test_a_ranks_part_is_journaled_before_it_is_shipped_and_replayed_with_its_job(
+    tmp_path: Path,
+) -> None:
+    from greenai.fleet.rank_run import submit_part
+    from tests.fleet.parts import part
+
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    journal = Spool(tmp_path / "journal")
+    writer = Writer(url, journal=journal)
+    release = threading.Event()
+    writer.call(lambda _sink: release.wait(30), wait_s=None)
+    record = part("job", 1, "b", [("gpu:0", "gpu", 70.0, 1.0)], world_size=2)
+    assert submit_part(writer, record, stale_after_s=60.0, wait_s=None) == "queued"
+    assert journal.pending() == 1  # on disk before the shipper got to it: a crash keeps it
+    # The process dies there; the next one replays the part, and the job's row with it.
+    with Ledger.open(url) as ledger:
+        assert journal.replay(ledger) == 1
+        job = ledger.get_run("job")
+    release.set()
+    assert job is not None and job["run"]["energy_j"] == 70.0 and job["run"]["hosts"] == ["b"]

@@ -127,6 +127,7 @@ class Day:
         self.run: greenai.Run | None = None
         self.windows: dict[str, Any] = {}
         self.runs = 0
+        self.run_ids: set[str] = set()  # runs of other tests may still be alive in this process
         self.largest: dict[str, int] = {}
         self.first_scrape: dict[str, float] = {}
 
@@ -190,6 +191,7 @@ class Day:
         self.power.set(BUSY_W)
         self.run = greenai.start(name=f"run-{self.runs}", heartbeat_s=1e6)
         self.runs += 1
+        self.run_ids.add(self.run.id)
 
     def _open_window(self, name: str) -> None:
         assert self.run is not None
@@ -384,7 +386,8 @@ def test_a_day_at_10_hz_keeps_memory_and_buffers_bounded_and_every_joule(
     record("day", "agent at 10 Hz", hours=DAY_S / 3600, ticks=ticks, growth_kib=growth_b / 1024)
 
     assert growth_b < GROWTH_BOUND_B, "\n".join(top)
-    kept = [o for o in gc.get_objects() if isinstance(o, Run)]
+    gc.collect()
+    kept = [o for o in gc.get_objects() if isinstance(o, Run) and o.id in day.run_ids]
     assert len(kept) <= KEPT_RUNS, f"{len(kept)} of {day.runs} stopped runs are still referenced"
     assert {k: min(v, BUFFER_CAPS[k]) for k, v in day.largest.items()} == day.largest
     now = day.sizes()

@@ -32,8 +32,10 @@ def test_a_child_process_on_one_gpu_is_charged_that_gpu_from_the_start(
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
         with greenai.track() as run:
+            # The child opens its CUDA context before the sampler's first tick (the thread
+            # ticks as soon as the manual time passes a deadline).
+            fake_nvml.add_process(1, child.pid, GIB)
             fake_nvml.set_time(0.5)
-            fake_nvml.add_process(1, child.pid, GIB)  # the child opens its CUDA context
             fake_nvml.set_time(1.0)
             manual_hub.settle()  # a series tick
             fake_nvml.set_time(2.0)

@@ -242,7 +242,10 @@ def _print_summary(run: Any, stored: str | None) -> None:
     if sys.stderr is None:  # closed (2>&-): print would write to stdout, the child's
         return
     try:
-        print(summary_line(run.to_dict(), stored), file=sys.stderr, flush=True)
+        # One write, so a record the shipper prints on stderr meanwhile cannot land
+        # inside the line (print writes the text and its newline apart).
+        sys.stderr.write(summary_line(run.to_dict(), stored) + "\n")
+        sys.stderr.flush()
     except Exception as exc:  # the summary must never change the exit code
         log.debug("no summary line: %s", exc)
 

@@ -174,7 +174,9 @@ def finish(run: Run, status: str, error: BaseException | None) -> str | None:
     Returns:
         Where the final record went: ``"ledger"``; ``"spool"`` (journaled: the ledger
         refused it or is down); ``"queued"`` (journaled, still on its way: the ledger is
-        slow); ``"stderr"`` (printed as a JSON line: not even the journal took it);
+        slow); ``"unjournaled"`` (on its way, but the journal refused it: the ledger
+        or, at exit, stderr takes it); ``"stderr"`` (printed as a JSON line: not even the
+        journal took it);
         ``"failed"`` (not made at all, logged). None when the run was stopped already.
     """
     if run.stopped:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from collectors.sampler import DeviceEnergy, SamplerCounts, Snapshot
-from greenai.figures.flags import bridged, lost_device
+from greenai.figures.flags import DEVICE_LOST, bridged, lost_device
 
 EXCLUSIVE = "exclusive"  # the device is the process's alone
 PROCESS_LIST = "process_list"  # NVML's running processes: ours and others' share it
@@ -117,7 +117,6 @@ class Span:
         accounts: Device id -> its energy over the span.
         flags: Data-quality flags of the span's measurement (bridged, lost devices).
         overlapped: Whether another root was active at the same time.
-        lost_devices: Devices that stopped answering for good while it was charged.
         counts_at_start, counts_at_end: The sampler's failure counts at the bounds, so
             errors, gaps and resets are the span's own, never the process's.
     """
@@ -132,7 +131,6 @@ class Span:
     accounts: dict[str, DeviceAccount] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     overlapped: bool = False
-    lost_devices: set[str] = field(default_factory=set)
     counts_at_start: SamplerCounts | None = None
     counts_at_end: SamplerCounts | None = None
 
@@ -155,6 +153,11 @@ class Span:
             return 0.0
         end = self.end_s if self.end_s is not None else now_s
         return max(end - self.start_s, 0.0)
+
+    @property
+    def lost_devices(self) -> frozenset[str]:
+        """Devices that stopped answering for good while it was charged (its flags)."""
+        return frozenset(f[len(DEVICE_LOST) :] for f in self.flags if f.startswith(DEVICE_LOST))
 
     def wall_at(self, t_s: float) -> datetime | None:
         """The UTC time at monotonic ``t_s``: the span's one wall-clock reading at its
@@ -333,7 +336,6 @@ def _flag_gaps(spans: list[Span], before: Snapshot, after: Snapshot, device_id: 
     if device_id in after.lost:
         for span in spans:
             span.flag(lost_device(device_id))
-            span.lost_devices.add(device_id)
     elif device_id in after.bridged or device_id in before.bridged:
         for span in spans:
             span.flag(bridged(device_id))

@@ -14,9 +14,9 @@ the ledger is up (so the ledger holds the run when ``stop`` returns) and not at 
 it is known to be down, or while the shipper has been stuck on one write for
 :data:`STALLED_AFTER_S` (a locked or hanging ledger costs the job those seconds, not a
 bound per run; a ledger that is merely busy, its writes slow but done, keeps being waited
-for, so jobs do not outrun it); at
-interpreter exit the shipper has :data:`EXIT_FLUSH_S` (none when the ledger is down),
-then whatever is still queued is journaled, for the next process or ``greenai sync``.
+for, so jobs do not outrun it); at interpreter exit the shipper has :data:`EXIT_FLUSH_S`
+(none when the ledger is down), then whatever is still queued is journaled, for the next
+process or ``greenai sync``.
 If even the journal cannot be written, the record goes to stderr as one JSON line
 (``greenai sync --from-stderr`` re-imports it).
 """

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import os
 import subprocess
 import sys
 import textwrap
@@ -20,19 +19,9 @@ from greenai.config import Settings
 from greenai.emissions import resolve_factor
 from greenai.errors import ConfigError
 from greenai.ledger import Ledger
+from tests.cli.helpers import greenai_run
 
-GREENAI = [sys.executable, "-m", "greenai.cli.main"]
 PRINT_ARGS = "import sys; print(sys.argv[1:])"
-
-
-def greenai_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*GREENAI, "run", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, **env},
-    )
 
 
 def stored_runs() -> list[dict[str, Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,19 +12,9 @@ import pytest
 from greenai.cli.summary import summary_line
 from greenai.figures.units import format_energy, format_mass
 from greenai.ledger import Ledger
+from tests.cli.helpers import GREENAI, greenai_run
 
-GREENAI = [sys.executable, "-m", "greenai.cli.main"]
 REPORT_TOKENS = 'printf \'{"input": 100, "output": 400}\\n\' >> "$GREENAI_EVENTS_FILE"'
-
-
-def greenai_run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*GREENAI, "run", *args],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, **env},
-    )
 
 
 def the_run() -> dict[str, Any]:

@@ -149,3 +149,9 @@ def assert_handled(outcome: Outcome, *, max_error_lines: int = 1) -> None:
     assert all(line.startswith("greenai: ") for line in lines), shown
     refusal = [line for line in lines if not line.startswith("greenai: note: ")]
     assert 1 <= len(refusal) <= max_error_lines, shown
+
+
+def assert_one_line(exc: BaseException) -> None:
+    """The refusal reads as one line once the command line prints it (``greenai: error:``)."""
+    message = f"greenai: error: {exc}"
+    assert len(message.splitlines()) == 1, message[:2000]

@@ -27,21 +27,13 @@ import pytest
 import sqlalchemy as sa
 
 from greenai.ledger import Ledger, schema
+from greenai.ledger.heartbeat_columns import RUN_COLUMNS
 from greenai.ledger.sink import RUN_PREFIX
 from tests.reliability.figures import record
 from tests.reliability.matrix.faults import FAULTS, STEPS, Fault
 from tests.reliability.matrix.harness import Baseline, Case, Ended, finite_non_negative
 
-RUN_ENERGIES = (
-    "energy_j",
-    "facility_energy_j",
-    "energy_gpu_j",
-    "energy_cpu_j",
-    "energy_dram_j",
-    "energy_other_j",
-    "measured_energy_j",
-    "emissions_kg",
-)
+RUN_ENERGIES = tuple(c for c in RUN_COLUMNS if c.endswith("_j") or c == "emissions_kg")
 CLOCK_SLACK = timedelta(seconds=0.5)  # wall readings of one run, made apart
 SERIES_SLACK = timedelta(seconds=1.5)  # series rows are 1 s buckets
 

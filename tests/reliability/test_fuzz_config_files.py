@@ -26,7 +26,7 @@ from greenai.bench.config import BenchConfig
 from greenai.config import Settings, find_config_file, load_settings
 from greenai.errors import ConfigError
 from tests.reliability.figures import FuzzCount
-from tests.reliability.fuzz import MARKUP, TEXT, fuzz_settings, huge
+from tests.reliability.fuzz import MARKUP, TEXT, assert_one_line, fuzz_settings, huge
 
 KEYS = Settings.keys()
 
@@ -131,8 +131,7 @@ def assert_loads_or_one_line(folder: Path) -> Settings | None:
     try:
         settings = load_settings(environ=environ, cwd=folder)
     except ConfigError as exc:
-        message = f"greenai: error: {exc}"
-        assert len(message.splitlines()) == 1, message[:2000]
+        assert_one_line(exc)
         event("refused", exc.key if exc.key in KEYS or exc.key == "config" else "unknown key")
         return None
     event("loaded")
@@ -198,8 +197,7 @@ def test_a_generated_bench_file_loads_or_is_refused_in_one_line(
     try:
         config = BenchConfig.from_toml(path)
     except ConfigError as exc:
-        message = f"greenai: error: {exc}"
-        assert len(message.splitlines()) == 1, message[:2000]
+        assert_one_line(exc)
         event("refused")
         return
     event("loaded")

@@ -27,6 +27,7 @@ from tests.reliability.fuzz import (
     ARGV_TEXT,
     TEXT,
     assert_handled,
+    assert_one_line,
     fuzz_settings,
     huge,
     invoke,
@@ -90,8 +91,7 @@ def test_hostile_environment_values_load_or_are_refused_in_one_line(
     try:
         settings = load_settings(environ={"HOME": str(tmp_path), **environ}, cwd=tmp_path)
     except ConfigError as exc:
-        message = f"greenai: error: {exc}"
-        assert len(message.splitlines()) == 1, message[:2000]
+        assert_one_line(exc)
         event("refused")
         return
     event("loaded")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import errno
 import io
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -25,19 +24,12 @@ from greenai.ledger.journal import journal_for, ledger_identity
 from greenai.ledger.sink import RUN_PREFIX
 from greenai.ledger.spool import FileOps, Spool
 from greenai.tracking.writer import Writer, flush_all
+from tests.cli.helpers import greenai_cli
 from tests.reliability.hanging_server import HangingServer
-
-GREENAI = [sys.executable, "-m", "greenai.cli.main"]
 
 
 def _cli(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*GREENAI, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-    )
+    return greenai_cli(*args, **env)
 
 
 def _blocked_url(tmp_path: Path) -> tuple[str, Path]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import gc
 import os
-import threading
 import time
 import tracemalloc
 import urllib.request
@@ -47,6 +46,7 @@ from greenai.tracking.run import Run
 from greenai.tracking.writer import flush_all, get_writer
 from tests.fake_nvml.driver import FakeNvml
 from tests.reliability.figures import record, sized
+from tests.tracking.manual import HeldClock
 
 HZ = 10
 DAY_S = sized(3600, 86400)
@@ -67,21 +67,6 @@ KEPT_RUNS = 2
 while it waits (``heartbeat_s`` is set so high that only the test beats), and the one
 whose record a writer may still hold."""
 DEVICES = ("gpu:0", "gpu:1")
-
-
-class ParkedClock:
-    """The fake's manual time for both samplers; their threads sleep until released."""
-
-    def __init__(self, fake: FakeNvml) -> None:
-        self.fake = fake
-        self.released = threading.Event()
-
-    def monotonic(self) -> float:
-        return self.fake.now()
-
-    def sleep(self, seconds: float) -> None:
-        del seconds
-        self.released.wait()
 
 
 class Power:
@@ -119,7 +104,7 @@ class Day:
 
     def __init__(self, fake: FakeNvml, ledger_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
         self.fake = fake
-        self.clock = ParkedClock(fake)
+        self.clock = HeldClock(fake)
         self.power = Power(fake)
         self.wall = lambda: EPOCH + timedelta(seconds=fake.now())
         self.hub = self._hub(monkeypatch)

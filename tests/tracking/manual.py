@@ -8,6 +8,7 @@ real sleeps so it notices the test moving time.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Mapping
 
@@ -33,6 +34,22 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(min(max(seconds, 0.0), 0.01))
+
+
+class HeldClock:
+    """The fake's manual clock whose sleeps wait until ``released`` is set: the sampler
+    thread stays parked, and the test ticks the sampler itself (deterministic)."""
+
+    def __init__(self, fake: FakeNvml) -> None:
+        self.fake = fake
+        self.released = threading.Event()
+
+    def monotonic(self) -> float:
+        return self.fake.now()
+
+    def sleep(self, seconds: float) -> None:
+        del seconds
+        self.released.wait()
 
 
 def install_manual_hub(

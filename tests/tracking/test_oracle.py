@@ -22,7 +22,6 @@ Profiles: ``ci`` (about 500 examples, the default) and ``deep`` (thousands, run 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -44,6 +43,7 @@ from greenai.tracking.hub import Hub, HubKey
 from greenai.tracking.record import counts_flags
 from greenai.tracking.spans import Span
 from tests.fake_nvml.driver import FakeNvml
+from tests.tracking.manual import HeldClock
 
 _CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 PROFILES = {
@@ -60,21 +60,6 @@ GPUS = 3
 MAX_DEPTH = 4
 TOLERANCE_J = 0.002  # the counter is read in whole millijoules, once per snapshot
 UNKNOWN = 999  # NVML_ERROR_UNKNOWN: transient
-
-
-class HeldClock:
-    """The fake's manual clock; the sampler thread's sleep waits until released."""
-
-    def __init__(self, fake: FakeNvml) -> None:
-        self.fake = fake
-        self.released = threading.Event()
-
-    def monotonic(self) -> float:
-        return self.fake.now()
-
-    def sleep(self, seconds: float) -> None:
-        del seconds
-        self.released.wait()
 
 
 @dataclass(eq=False)

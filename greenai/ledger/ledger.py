@@ -36,8 +36,9 @@ from greenai.ledger.migrate import (
     read_state,
     upgrade_connection,
 )
-from greenai.ledger.rows import as_dict, check_keys, child_rows, run_row, series_rows
-from greenai.ledger.upsert import insert_ignore, superseded, upsert
+from greenai.ledger.rows import as_dict, check_keys, series_rows
+from greenai.ledger.run_write import write_run
+from greenai.ledger.upsert import insert_ignore
 
 Clock = Callable[[], datetime]
 SERIES_KEY = ("run_id", "host_id", "device_id", "tier", "ts")
@@ -144,26 +145,8 @@ class Ledger:
             ValueError: No run id, or keys that are not columns.
             sqlalchemy.exc.SQLAlchemyError: The database refused the write.
         """
-        row = run_row(record["run"])
-        run_id = row["id"]
-        children = [
-            (table, child_rows(table, record.get(key) or (), run_id, f"record[{key!r}]"))
-            for key, table in (
-                ("devices", schema.run_devices),
-                ("windows", schema.windows),
-                ("metrics", schema.metrics),
-            )
-        ]
-        now = self._clock()
-        row.update(created_at=now, updated_at=now)
         with self.write() as conn:
-            if superseded(conn, run_id, row["record_seq"]):
-                return
-            upsert(conn, schema.runs, row, keys=("id",), keep=("created_at",))
-            for table, rows in children:
-                conn.execute(sa.delete(table).where(table.c.run_id == run_id))
-                if rows:
-                    conn.execute(sa.insert(table), rows)
+            write_run(conn, record, self._clock())
 
     def save_heartbeat(self, record: Mapping[str, Any]) -> bool:
         """Updates a running run from a heartbeat record, in one transaction.

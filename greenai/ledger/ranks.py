@@ -14,7 +14,6 @@ is marked ``interrupted`` by the next aggregation; the other ranks carry on.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,28 +24,15 @@ from sqlalchemy.engine import Connection
 from greenai.figures.flags import stale_heartbeat
 from greenai.ledger import schema
 from greenai.ledger.job_totals import job_record
-from greenai.ledger.rows import as_dict, child_rows, run_row
-from greenai.ledger.upsert import upsert
+from greenai.ledger.rows import as_dict
+from greenai.ledger.run_write import JOB_LOCKS, hold_lock, write_run
 
 if TYPE_CHECKING:
     from greenai.ledger.ledger import Ledger
 
-_LOCK_NAMESPACE = b"greenai-job:"
-_CHILDREN = (
-    ("devices", schema.run_devices),
-    ("windows", schema.windows),
-    ("metrics", schema.metrics),
-)
-
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def job_lock_key(job_id: str) -> int:
-    """The advisory lock key of a job (a signed 64-bit integer)."""
-    digest = hashlib.sha256(_LOCK_NAMESPACE + job_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def lock_job(conn: Connection, job_id: str) -> None:
@@ -54,34 +40,7 @@ def lock_job(conn: Connection, job_id: str) -> None:
 
     SQLite needs nothing more: write transactions start with ``BEGIN IMMEDIATE``.
     """
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": job_lock_key(job_id)})
-
-
-def write_record(conn: Connection, record: Mapping[str, Any], now: datetime) -> str:
-    """Upserts a run record and replaces its devices, windows and metrics on ``conn``.
-
-    The same as :meth:`~greenai.ledger.Ledger.save_run`, inside the caller's transaction.
-
-    Returns:
-        The run's id.
-
-    Raises:
-        ValueError: No run id, or keys that are not columns.
-    """
-    row = run_row(record["run"])
-    run_id: str = row["id"]
-    children = [
-        (table, child_rows(table, record.get(key) or (), run_id, f"record[{key!r}]"))
-        for key, table in _CHILDREN
-    ]
-    row.update(created_at=now, updated_at=now)
-    upsert(conn, schema.runs, row, keys=("id",), keep=("created_at",))
-    for table, rows in children:
-        conn.execute(sa.delete(table).where(table.c.run_id == run_id))
-        if rows:
-            conn.execute(sa.insert(table), rows)
-    return run_id
+    hold_lock(conn, JOB_LOCKS, job_id)
 
 
 def part_job_id(record: Mapping[str, Any]) -> str:
@@ -122,7 +81,7 @@ def save_part(
     moment = now or _utc_now()
     with ledger.write() as conn:
         lock_job(conn, job_id)
-        write_record(conn, record, moment)
+        write_run(conn, record, moment)
         aggregate_job(conn, job_id, moment, stale_after_s)
 
 
@@ -189,7 +148,7 @@ def aggregate_job(
         seconds=stale_after_s
     )
     record = job_record(job_id, parts, devices, metrics, awaiting_ranks=awaiting)
-    write_record(conn, record, now)
+    write_run(conn, record, now)
     return True
 
 

@@ -172,6 +172,7 @@ windows = sa.Table(
     ),
     sa.Column("parent_window_id", sa.String(64), nullable=True),
     sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("steady_state", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     sa.Column("started_at", UtcDateTime(), nullable=False),
     sa.Column("ended_at", UtcDateTime(), nullable=True),
     sa.Column("duration_s", sa.Float, nullable=False, default=0.0),

@@ -9,8 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from greenai.ledger import schema
-
 CHUNK_ROWS = 500
 
 
@@ -83,15 +81,3 @@ def insert_ignore(
             ).first()
             if found is None:
                 conn.execute(sa.insert(table), [row])
-
-
-def superseded(conn: Connection, run_id: str, record_seq: int | None) -> bool:
-    """Whether the stored run was written from a record newer than ``record_seq``, or the
-    same one (a record without a sequence number always applies). The row is locked
-    where the database can (PostgreSQL) until the transaction ends."""
-    if record_seq is None:
-        return False
-    runs = schema.runs
-    query = sa.select(runs.c.record_seq).where(runs.c.id == run_id).with_for_update()
-    stored = conn.execute(query).scalar()
-    return stored is not None and int(stored) >= int(record_seq)

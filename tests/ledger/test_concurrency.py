@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import textwrap
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from greenai.ledger import HEAD_REVISION, Ledger, current_revision, schema
+from greenai.ledger import HEAD_REVISION, Ledger, current_revision, schema, upgrade
+from greenai.ledger.ranks import save_part
 from tests.at_once import run_at_once
 
 RUNS_PER_PROCESS = 50
@@ -85,3 +88,43 @@ def test_two_processes_upgrade_postgres_at_once(pg_url: str) -> None:
     engine.dispose()
     assert versions == [(HEAD_REVISION,)]
     assert len(ids) == 1
+
+
+@pytest.mark.postgres
+def test_an_older_record_never_overwrites_a_newer_one_written_at_once(pg_url: str) -> None:
+    """A process replaying a run's start record from the shared journal while the run's
+    own process writes its final record, both let go together for each run: the final
+    record stays whoever commits last (the start record used to win when the row did
+    not exist yet). Rank parts alike."""
+    upgrade(pg_url)
+    n = RUNS_PER_PROCESS * 2
+    together = threading.Barrier(2)
+    started = datetime(2026, 3, 1, tzinfo=UTC)
+    failures: list[BaseException] = []
+
+    def write(ledger: Ledger, seq: int) -> None:
+        status = "completed" if seq == 2 else "running"
+        run = {"status": status, "started_at": started, "energy_j": 1.0, "record_seq": seq}
+        try:
+            for i in range(n):
+                together.wait(timeout=30)
+                ledger.save_run({"run": {"id": f"run-{i}", **run}})
+                together.wait(timeout=30)
+                part = {"id": f"part-{i}", "parent_run_id": f"job-{i}", "rank": 0, **run}
+                save_part(ledger, {"run": part})
+        except BaseException as exc:
+            together.abort()
+            failures.append(exc)
+
+    with Ledger.open(pg_url) as ledger:
+        threads = [threading.Thread(target=write, args=(ledger, seq)) for seq in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        with ledger.engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.runs.c.id, schema.runs.c.record_seq)).all()
+    written = {row.id: row.record_seq for row in rows if row.id.startswith(("run-", "part-"))}
+    assert len(written) == 2 * n
+    assert {run_id: seq for run_id, seq in written.items() if seq != 2} == {}

@@ -93,12 +93,6 @@ def test_many_processes_of_short_runs_lose_nothing_in_a_sqlite_file(
 
 @pytest.mark.postgres
 @pytest.mark.timeout(sized(300, 1200))
-@pytest.mark.xfail(
-    reason="open defect: under concurrent processes sharing one journal, PostgreSQL "
-    "sometimes keeps a run's start record over its final one (1-2 of 3,200 runs left "
-    "running); see the README's Reliability section",
-    strict=False,
-)
 def test_many_processes_of_short_runs_lose_nothing_in_postgresql(
     pg_ledger: str, fake_nvml_library: Path
 ) -> None:

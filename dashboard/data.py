@@ -31,6 +31,7 @@ from greenai.queries import (
     series_frame,
     windows_frame,
 )
+from greenai.queries.workloads import workload_lines
 
 TTL_S = 60
 URL_ENV = "GREENAI_DB_URL"
@@ -178,8 +179,9 @@ def series(url: str, run_id: str, duration_s: float) -> pd.DataFrame:
 
 
 Selection = tuple[str, ...]
-COMPARE_COLUMNS = ("id", "model", "base_model", "technique", "hardware", "batch_size", "seq_len",
-                   "energy_j", "emissions_kg", "tokens_input", "tokens_output")  # fmt: skip
+COMPARE_COLUMNS = ("id", "model", "base_model", "technique", "phase", "hardware",
+                   "batch_size", "seq_len", "energy_j", "emissions_kg", "tokens_input",
+                   "tokens_output")  # fmt: skip
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
@@ -209,9 +211,28 @@ def compare_groups(
 def compare_savings(
     url: str, flt: RunFilter, models: Selection, techniques: Selection, metric: str, method: str
 ) -> pd.DataFrame:
-    """Savings of each technique against its baseline (Welch or bootstrap interval)."""
+    """Savings of each technique against its baseline on the same workload (Welch or
+    bootstrap interval)."""
+    lines = compare_lines(url, flt, models, techniques)
+    figure = compare.SAVING_FIGURES[metric]
+    return compare.savings(lines, figure, method="bootstrap" if method == "bootstrap" else "welch")
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def compare_lines(
+    url: str, flt: RunFilter, models: Selection, techniques: Selection
+) -> pd.DataFrame:
+    """Workload lines of the compared runs: one per steady-state window, else per run."""
     rows = compare_rows(url, flt, models, techniques)
-    return compare.savings(rows, metric, method="bootstrap" if method == "bootstrap" else "welch")
+    return workload_lines(rows, windows(url, tuple(rows["id"])))
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def compare_unpaired(
+    url: str, flt: RunFilter, models: Selection, techniques: Selection
+) -> pd.DataFrame:
+    """Technique workloads with no like-for-like baseline."""
+    return compare.without_baseline(compare_lines(url, flt, models, techniques))
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -45,14 +45,24 @@ def sort_stats(stats: pd.DataFrame, metric: str, how: str) -> pd.DataFrame:
 
 
 def savings_pairs(frame: pd.DataFrame) -> pd.DataFrame:
-    """Adds ``pair``: technique (model) on hardware at batch size, for the savings chart."""
+    """Adds ``pair``: technique (model vs base model) on its workload, for the savings
+    chart."""
     out = frame.copy()
-    out["pair"] = [
-        f"{_text(r.technique)} ({_text(r.model)} vs {_text(r.base_model)}) · "
-        f"{_text(r.hardware)} · batch {_text(r.batch_size)}"
-        for r in out.itertuples()
-    ]
+    out["pair"] = workload_labels(out)
     return out
+
+
+def workload_labels(frame: pd.DataFrame) -> list[str]:
+    """``int8 (m-q vs m) · decode · H100 · batch 8 · seq 256`` per row (workload lines'
+    keys)."""
+    labels = []
+    for r in frame.itertuples():
+        seq = "" if _text(r.seq_len) == "–" else f" · seq {_text(r.seq_len)}"
+        labels.append(
+            f"{_text(r.technique)} ({_text(r.model)} vs {_text(r.base_model)}) · "
+            f"{_text(r.workload)} · {_text(r.hardware)} · batch {_text(r.batch_size)}{seq}"
+        )
+    return labels
 
 
 def higher_is_better(metric_name: str) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from greenai.figures import units
+from greenai.figures.definitions import j_per_token, j_per_token_or_none
 from greenai.interop.formula_cells import csv_value
 from greenai.queries.compare import METRICS
 
@@ -51,7 +52,7 @@ def _text(value: Any) -> str:
 
 
 KEY_LABELS = {"model": "Model", "technique": "Technique", "hardware": "Hardware",
-              "batch_size": "Batch size", "seq_len": "Sequence length",
+              "workload": "Workload", "batch_size": "Batch size", "seq_len": "Sequence length",
               "base_model": "Base model"}  # fmt: skip
 
 
@@ -154,7 +155,7 @@ def run_figures(run: dict[str, Any]) -> list[tuple[str, str]]:
         ("Output tokens", units.format_count(tokens)),
         (
             "Energy per output token",
-            units.format_joules(energy / tokens if tokens else None, per="token"),
+            units.format_joules(j_per_token_or_none(energy, tokens), per="token"),
         ),
     ]
 
@@ -241,9 +242,10 @@ def window_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def windows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Windows with energy (J), tokens and J/token; unknown energy shown as such."""
+    """Windows with energy (J), tokens and J/token (input and output tokens together);
+    unknown energy shown as such."""
     energy = frame["energy_j"].astype(float)
-    tokens = frame["tokens_output"].where(frame["tokens_output"] > 0, frame["tokens_input"])
+    tokens = frame["tokens_input"].astype(float) + frame["tokens_output"].astype(float)
     return pd.DataFrame(
         {
             "Window": frame["name"].map(_text),
@@ -252,7 +254,7 @@ def windows(frame: pd.DataFrame) -> pd.DataFrame:
             "Energy (J)": energy.round(3),
             "Input tokens": frame["tokens_input"].astype(int),
             "Output tokens": frame["tokens_output"].astype(int),
-            "J/token": (energy / tokens.where(tokens > 0)).round(6),
+            "J/token": j_per_token(energy, tokens).round(6),
             "Flags": frame["flags"].map(lambda f: ", ".join(map(str, f or [])) or "–"),
         }
     )

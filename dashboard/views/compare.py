@@ -6,17 +6,18 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, data, shaping, tables, widgets
+from greenai.figures import definitions
 from greenai.queries import compare
 
 filters = widgets.current_filters()
 url = data.ledger_url()
 st.title("Compare models and techniques")
 st.caption(
-    f"{filters.label} · completed runs that produced output tokens · energy is IT energy; "
-    "mean with 95% t-interval over repeated runs (n)"
+    f"{filters.label} · completed root runs that produced output tokens · energy is IT "
+    "energy; mean with 95% t-interval over repeated runs (n)"
 )
 
-flt = filters.runs(root_only=False, statuses=("completed",))
+flt = filters.runs(root_only=True, statuses=("completed",))
 rows = data.compare_rows(url, flt, (), ())  # every model: the choices below
 if rows.empty:
     st.info("No completed run with output tokens matches the filters. Record tokens with "
@@ -46,18 +47,29 @@ csv = tables.csv_text(tables.compare_stats(stats))
 st.download_button("Download CSV", csv, "greenai-compare.csv", "text/csv")
 
 st.subheader("Savings against the baseline")
-st.caption("Each technique against the baseline runs of its base model on the same hardware "
-           "and batch size; interval of the ratio of means.")  # fmt: skip
+st.caption(
+    "Each technique against the baseline runs of its base model on the same workload: "
+    "hardware, window (or phase), batch size and sequence length, never pooled; interval "
+    f"of the ratio of means. {definitions.STEADY_J_PER_TOKEN.label}: "
+    f"{definitions.STEADY_J_PER_TOKEN.text} Runs without such a window: "
+    f"{definitions.J_PER_OUTPUT_TOKEN.text}"
+)
 method = st.radio("Interval", list(shaping.INTERVALS), horizontal=True,
                   format_func=shaping.INTERVALS.__getitem__)  # fmt: skip
 saved = data.compare_savings(url, flt, *chosen, metric, method)
 if saved.empty:
-    st.info("No technique run has baseline runs of its base model on the same hardware and "
-            "batch size (set base_model and technique when tracking).")  # fmt: skip
+    st.info("No technique run has baseline runs of its base model on the same workload "
+            "(set base_model and technique when tracking).")  # fmt: skip
 else:
     saved = shaping.savings_pairs(saved)
     st.altair_chart(charts.savings_bars(saved, unit, lower_is_better), width="stretch")
     st.dataframe(tables.savings(saved), hide_index=True)
+unpaired = data.compare_unpaired(url, flt, *chosen)
+if not unpaired.empty:
+    st.warning(
+        "No like-for-like baseline, so no saving shown for: "
+        + "; ".join(shaping.workload_labels(unpaired))
+    )
 
 st.subheader("Quality and phases")
 # Lazy tabs: only the open one reads its data (quality metrics, or windows).

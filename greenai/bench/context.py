@@ -54,13 +54,14 @@ class WorkloadContext:
 
     @contextlib.contextmanager
     def window(self, name: str) -> Iterator[None]:
-        """A measured window of the run (CUDA synchronized at both ends); a no-op during
-        the warm-up. Keep ramp-up and drain outside it, count its tokens inside it."""
+        """A measured window of the run, marked steady state (CUDA synchronized at both
+        ends); a no-op during the warm-up. Keep ramp-up and drain outside it, count its
+        tokens inside it."""
         if self.run is None:
             yield
             return
         synchronize(self.device)
-        with self.run.window(name):
+        with self.run.window(name, steady_state=True):
             try:
                 yield
             finally:

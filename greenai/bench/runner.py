@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from greenai.bench.config import BenchConfig
 from greenai.bench.context import WorkloadContext
 from greenai.errors import ConfigError, GreenAIError
+from greenai.figures.definitions import j_per_token_or_none
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -61,9 +62,7 @@ class Measurement:
     @property
     def j_per_token(self) -> float | None:
         """Window energy per token, J (None without energy or tokens)."""
-        if self.energy_j is None or not self.tokens:
-            return None
-        return self.energy_j / self.tokens
+        return j_per_token_or_none(self.energy_j, self.tokens)
 
 
 @dataclass

@@ -15,8 +15,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from greenai.figures.units import J_PER_KWH
+from greenai.figures import definitions as defs
 from greenai.queries.stats import RatioInterval, bootstrap_ratio, t_interval, welch_ratio
+from greenai.queries.workloads import WORKLOAD_KEYS
 
 # Per-run figures: column -> (label, unit, lower is better).
 METRICS: dict[str, tuple[str, str, bool]] = {
@@ -25,7 +26,11 @@ METRICS: dict[str, tuple[str, str, bool]] = {
     "g_per_1k_tokens": ("Emissions per 1,000 output tokens", "gCO2e/1k tokens", True),
 }
 GROUP_KEYS = ("model", "technique", "hardware", "batch_size", "seq_len")
-PAIR_KEYS = ("hardware", "batch_size")
+SAVING_FIGURES = {  # METRICS key -> the figure of a workload line it compares
+    "j_per_output_token": "j_per_token",
+    "tokens_per_kwh": "tokens_per_kwh",
+    "g_per_1k_tokens": "g_per_1k_tokens",
+}
 BASELINE_TECHNIQUES = ("baseline", "none", "")
 Method = Literal["welch", "bootstrap"]
 
@@ -40,9 +45,10 @@ def with_ratios(runs: pd.DataFrame) -> pd.DataFrame:
     out = runs.loc[keep].copy()
     tokens = out["tokens_output"].astype(float)
     energy = out["energy_j"].astype(float)
-    out["j_per_output_token"] = energy / tokens
-    out["tokens_per_kwh"] = tokens / (energy / J_PER_KWH)
-    out["g_per_1k_tokens"] = out["emissions_kg"].astype(float).fillna(0.0) * 1e6 / tokens
+    out["j_per_output_token"] = defs.j_per_token(energy, tokens)
+    out["tokens_per_kwh"] = defs.tokens_per_kwh(tokens, energy)
+    emissions = out["emissions_kg"].astype(float).fillna(0.0)
+    out["g_per_1k_tokens"] = defs.g_per_1k_tokens(emissions, tokens)
     return out.reset_index(drop=True)
 
 
@@ -146,21 +152,29 @@ def _is_baseline(technique: Any, baselines: Sequence[str]) -> bool:
 
 def savings(
     rows: pd.DataFrame,
-    metric: str = "j_per_output_token",
+    metric: str = "j_per_token",
     *,
     method: Method = "welch",
     confidence: float = 0.95,
-    pair_keys: Sequence[str] = PAIR_KEYS,
+    pair_keys: Sequence[str] = WORKLOAD_KEYS,
     baselines: Sequence[str] = BASELINE_TECHNIQUES,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Change of ``metric`` of each technique against the baseline of its base model.
+    """Change of ``metric`` of each technique against the baseline of its base model,
+    like for like.
+
+    Args:
+        rows: Workload lines (:func:`~greenai.queries.workloads.workload_lines`).
+        metric: One of their figures (``j_per_token``, ``tokens_per_kwh``,
+            ``g_per_1k_tokens``).
 
     A technique group is (model, technique, base_model) plus ``pair_keys``; its baseline
-    is the runs of ``base_model`` without a technique (or ``baseline``) with the same
-    ``pair_keys`` (same hardware and batch size by default). The change is
+    is the lines of ``base_model`` without a technique (or ``baseline``) with the same
+    ``pair_keys``: the same workload (hardware, basis, window or phase, batch size,
+    sequence length), never pooled across workloads. The change is
     ``mean(technique) / mean(baseline) - 1`` with an interval of that ratio: Welch (delta
-    method on the log ratio) or a percentile bootstrap with a fixed ``seed``.
+    method on the log ratio, as ``greenai bench`` computes it) or a percentile bootstrap
+    with a fixed ``seed``. Groups without a baseline: :func:`without_baseline`.
 
     Returns:
         One row per technique group with a baseline: the keys, ``n``, ``n_baseline``,
@@ -187,7 +201,7 @@ def savings(
     records = []
     for group_key in sorted(treated, key=lambda k: tuple(map(_order, k))):
         match = dict(zip(keys, group_key, strict=True))
-        wanted = (match["base_model"], *(match[k] for k in pair_keys))
+        wanted = _baseline_of(match, pair_keys)
         if wanted not in reference:
             continue
         a, b = np.asarray(treated[group_key]), np.asarray(reference[wanted])
@@ -198,6 +212,44 @@ def savings(
         )
         records.append({**match, **_saving_fields(interval, a, b, match["technique"], metric)})
     return _frame(records, columns, keys)
+
+
+def _baseline_of(match: dict[str, Any], pair_keys: Sequence[str]) -> tuple[Any, ...]:
+    return (match["base_model"], *(match[k] for k in pair_keys))
+
+
+def without_baseline(
+    rows: pd.DataFrame,
+    *,
+    pair_keys: Sequence[str] = WORKLOAD_KEYS,
+    baselines: Sequence[str] = BASELINE_TECHNIQUES,
+) -> pd.DataFrame:
+    """Technique groups of ``rows`` (workload lines) that have no like-for-like baseline:
+    no line of their base model without a technique on the same workload.
+
+    Returns:
+        model, technique, base_model, the ``pair_keys`` and ``n``, one row per group.
+    """
+    keys = ["model", "technique", "base_model", *pair_keys]
+    if rows.empty:
+        return pd.DataFrame(columns=[*keys, "n"])
+    is_base = pd.Series(
+        [_is_baseline(_plain(t), baselines) for t in rows["technique"].tolist()],
+        index=rows.index,
+        dtype=bool,
+    )
+    available = set(_key_tuples(rows[is_base], ["model", *pair_keys]))
+    treated = rows[~is_base & rows["base_model"].notna()]
+    counts: dict[tuple[Any, ...], int] = {}
+    for group_key in _key_tuples(treated, keys):
+        counts[group_key] = counts.get(group_key, 0) + 1
+    records = [
+        {**match, "n": n}
+        for group_key, n in sorted(counts.items(), key=lambda kv: tuple(map(_order, kv[0])))
+        if _baseline_of(match := dict(zip(keys, group_key, strict=True)), pair_keys)
+        not in available
+    ]
+    return _frame(records, [*keys, "n"], keys)
 
 
 def _saving_fields(
@@ -222,7 +274,8 @@ def _saving_fields(
 
 def saving_label(technique: str, metric: str, fields: dict[str, Any]) -> str:
     """One line such as ``int8: -38% J/token (-45% to -31%), n=5``."""
-    unit = METRICS.get(metric, (metric, metric, True))[1]
+    known = defs.DEFINITIONS.get(metric)
+    unit = known.unit if known else METRICS.get(metric, (metric, metric, True))[1]
     n = fields["n"]
     if fields["significant"] is None:
         return f"{technique}: {fields['change']:+.0%} {unit}, n={n} (too few runs for an interval)"
@@ -303,9 +356,10 @@ def window_split(
 ) -> pd.DataFrame:
     """Energy per token by window name (prefill, decode, ...) per group of runs.
 
-    A window's J/token is its energy over its output tokens, or over its input tokens
-    when it produced none (prefill). Windows whose energy is unknown (below the
-    counter's resolution) are left out.
+    A window's J/token is its energy over the tokens processed in it, input and output
+    together (:data:`~greenai.figures.definitions.J_PER_TOKEN`, as ``greenai bench``
+    counts a window). Windows whose energy is unknown (below the counter's resolution)
+    are left out.
 
     Returns:
         keys, ``window``, ``n`` (windows), ``energy_j`` (mean per window),
@@ -315,15 +369,14 @@ def window_split(
     if rows.empty or windows.empty:
         return pd.DataFrame(columns=columns)
     known = windows[windows["energy_j"].notna()].copy()
-    produced = known["tokens_output"] > 0
-    known["tokens"] = known["tokens_output"].where(produced, known["tokens_input"])
+    known["tokens"] = known["tokens_input"].astype(float) + known["tokens_output"].astype(float)
     known = known[known["tokens"] > 0]
     run_cols = ["id", "energy_j", *keys]
     merged = known.merge(rows[run_cols], left_on="run_id", right_on="id", suffixes=("", "_run"))
     if merged.empty:
         return pd.DataFrame(columns=columns)
-    merged["j_per_token"] = merged["energy_j"].astype(float) / merged["tokens"].astype(float)
-    merged["share"] = merged["energy_j"].astype(float) / merged["energy_j_run"].astype(float)
+    merged["j_per_token"] = defs.j_per_token(merged["energy_j"].astype(float), merged["tokens"])
+    merged["share"] = defs.share(merged["energy_j"].astype(float), merged["energy_j_run"])
     merged = merged.rename(columns={"name": "window"})
     aggregated = _grouped(merged, [*keys, "window"]).agg(
         n=("window", "size"),

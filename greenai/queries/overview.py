@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from greenai.figures import definitions as defs
 from greenai.figures import flags as fl
 
 KPI_NAMES = (
@@ -55,7 +56,7 @@ def kpis(runs: pd.DataFrame) -> dict[str, float]:
         "runs": float(len(runs)),
         "tokens_output": total("tokens_output"),
         "tokens_input": total("tokens_input"),
-        "j_per_output_token": energy_producing / tokens if tokens else float("nan"),
+        "j_per_output_token": defs.j_per_token(energy_producing, tokens),
     }
 
 

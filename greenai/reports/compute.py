@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from greenai.figures.definitions import kwh_per_million_tokens, share, stored
 from greenai.figures.units import J_PER_KWH
 from greenai.reports.lines import missing, records
 from greenai.reports.scope import SCOPE2, SCOPE3_CLOUD, market_basis_label
@@ -48,10 +49,6 @@ def rnd(value: float | None, decimals: int = DECIMALS) -> float | None:
 def total(values: Iterable[Any]) -> float:
     """The exact (fsum) sum of the values present (None and NaN left out)."""
     return math.fsum(float(v) for v in values if not missing(v))
-
-
-def _ratio(num: float, den: float) -> float | None:
-    return num / den if den > 0 else None
 
 
 def in_period(
@@ -93,7 +90,7 @@ def headline(lines: pd.DataFrame) -> dict[str, Any]:
     s3 = lines[lines["scope"] == SCOPE3_CLOUD]
     it_j = total(s2["energy_it_j"])
     tokens, token_j = _tokens(lines)
-    per_m = _ratio(token_j / J_PER_KWH * 1e6, tokens)
+    per_m = stored(kwh_per_million_tokens(token_j, tokens))
     return {
         "energy_it_kwh": rnd(it_j / J_PER_KWH),
         "energy_facility_kwh": rnd(total(s2["facility_j"]) / J_PER_KWH),
@@ -105,7 +102,7 @@ def headline(lines: pd.DataFrame) -> dict[str, Any]:
         "scope3_cloud_energy_it_kwh": rnd(total(s3["energy_it_j"]) / J_PER_KWH),
         "scope3_cloud_energy_facility_kwh": rnd(total(s3["facility_j"]) / J_PER_KWH),
         "scope3_cloud_tco2e": rnd(total(s3["loc_kg"]) / 1000.0),
-        "measured_share": rnd(_ratio(total(s2["measured_j"]), it_j)),
+        "measured_share": rnd(stored(share(total(s2["measured_j"]), it_j))),
         "runs_count": int((lines["kind"] == "run").sum()),
         "tokens": round(tokens),
         "tokens_energy_it_kwh": rnd(token_j / J_PER_KWH),
@@ -180,7 +177,7 @@ def energy_mix(
     for family, values in parts.items():
         out[f"{family}_kwh"] = rnd(total(values))
     for family, values in parts.items():
-        out[f"{family}_share"] = rnd(_ratio(total(values), total_kwh))
+        out[f"{family}_share"] = rnd(stored(share(total(values), total_kwh)))
     out["by_country"] = [
         {
             "country": country,
@@ -263,7 +260,7 @@ def appendix(lines: pd.DataFrame) -> list[dict[str, Any]]:
                 "split_method": r["split_method"],
                 "energy_it_kwh": rnd(energy / J_PER_KWH),
                 "energy_facility_kwh": rnd(float(r["facility_j"]) / J_PER_KWH),
-                "measured_share": rnd(_ratio(float(r["measured_j"]), energy)),
+                "measured_share": rnd(stored(share(float(r["measured_j"]), energy))),
                 "location_g_per_kwh": rnd(r["loc_intensity_g_per_kwh"]),
                 "location_kgco2e": rnd(r["loc_kg"]),
                 "market_basis": r["market_basis"],

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from greenai.figures import flags as fl
+from greenai.figures.definitions import j_per_token_or_none
 from greenai.figures.units import emissions_kg, kwh
 from greenai.ledger import heartbeat_columns as beat
 from greenai.tracking.accounting import (
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
     from collectors.sampler import Sampler
     from greenai.tracking.run import Run
 
-_WINDOW_COLUMNS = ("id", "parent_window_id", "name", "started_at", *beat.WINDOW_COLUMNS)
+_WINDOW_COLUMNS = (
+    "id", "parent_window_id", "name", "steady_state", "started_at", *beat.WINDOW_COLUMNS
+)  # fmt: skip
 """The windows columns of a full record: what a heartbeat updates, and what never changes."""
 
 
@@ -183,8 +186,8 @@ def _as_dict(run: Run, charges: list[Charge], sums: dict[str, Any]) -> dict[str,
         "tokens_input": run.tokens_input,
         "tokens_output": run.tokens_output,
         "samples": run.samples,
-        "j_per_output_token": energy_j / run.tokens_output if run.tokens_output else None,
-        "j_per_token": energy_j / total_tokens if total_tokens else None,
+        "j_per_output_token": j_per_token_or_none(energy_j, run.tokens_output),
+        "j_per_token": j_per_token_or_none(energy_j, total_tokens),
         "emissions_kg": sums["emissions_kg"],
         "intensity_g_per_kwh": run.intensity_g_per_kwh,
         "intensity_source": run.intensity_source,

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from greenai.figures import flags as fl
+from greenai.figures.definitions import j_per_token_or_none
 from greenai.figures.units import emissions_kg
 from greenai.ledger.limits import (
     BIGINT_MAX,
@@ -298,8 +299,12 @@ class Run:
 
     # -- windows ---------------------------------------------------------------
 
-    def window(self, name: str) -> Window:
-        """A named sub-interval with its own energy and tokens; nesting allowed."""
+    def window(self, name: str, *, steady_state: bool = False) -> Window:
+        """A named sub-interval with its own energy and tokens; nesting allowed.
+
+        ``steady_state=True`` marks a window that keeps ramp-up and drain outside it:
+        comparisons then take its energy per token as the workload's figure (never
+        guessed from a name)."""
         parent = self._active_windows[-1] if self._active_windows else None
         if not isinstance(name, str):
             self.misuse(
@@ -309,7 +314,7 @@ class Run:
         name, changed = fit_text(name, WINDOW_NAME_CHARS)
         if changed:
             self.misuse(fl.TEXT_CLEANED, f"window name changed to fit the ledger: {changed}")
-        return Window(self, name, parent)
+        return Window(self, name, parent, steady_state=bool(steady_state))
 
     def open_window(self, window: Window) -> None:
         """Start measuring a window of this run (its ``__enter__``)."""
@@ -401,7 +406,7 @@ class Run:
     @property
     def j_per_output_token(self) -> float | None:
         """IT energy divided by output tokens, J; None without output tokens."""
-        return self.energy_j / self.tokens_output if self.tokens_output else None
+        return j_per_token_or_none(self.energy_j, self.tokens_output)
 
     @property
     def j_per_token(self) -> float | None:

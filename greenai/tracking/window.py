@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from greenai.figures.definitions import j_per_token_or_none
 from greenai.figures.flags import WINDOW_BELOW_RESOLUTION
 from greenai.tracking.accounting import Charge, below_resolution, charges_of, energy_by_kind
 from greenai.tracking.spans import Span
@@ -19,14 +20,19 @@ class Window:
     Attributes:
         id: Window id.
         name: Its name.
+        steady_state: Whether the caller marked it steady state (ramp-up and drain kept
+            outside it): comparisons then take its energy per token as the workload's.
         parent: The enclosing window of the same run, if nested.
         tokens_input, tokens_output, samples: Work done inside it.
         flags: Data-quality flags.
     """
 
-    def __init__(self, run: Run, name: str, parent: Window | None) -> None:
+    def __init__(
+        self, run: Run, name: str, parent: Window | None, steady_state: bool = False
+    ) -> None:
         self.id = uuid.uuid4().hex
         self.name = name
+        self.steady_state = steady_state
         self.run = run
         self.parent = parent
         self.span: Span = Span(name=name, parent=parent.span if parent else run.root_span)
@@ -62,11 +68,11 @@ class Window:
         """The window as the ledger stores it (field names with units)."""
         charges = self.charges()
         energy_j = self.energy_j(charges)
-        tokens = self.tokens_output or 0
         return {
             "id": self.id,
             "parent_window_id": self.parent.id if self.parent else None,
             "name": self.name,
+            "steady_state": self.steady_state,
             "started_at": self.span.started_at,
             "ended_at": self.span.ended_at,
             "duration_s": self.span.duration_s(self.run.now_s()),
@@ -75,6 +81,6 @@ class Window:
             "tokens_input": self.tokens_input,
             "tokens_output": self.tokens_output,
             "samples": self.samples,
-            "j_per_output_token": (energy_j / tokens) if energy_j is not None and tokens else None,
+            "j_per_output_token": j_per_token_or_none(energy_j, self.tokens_output),
             "flags": [*self.flags, *(f for f in self.span.flags if f not in self.flags)],
         }

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from greenai.queries import compare, stats
+from greenai.queries.workloads import workload_lines
 
 
 @pytest.mark.parametrize(
@@ -65,8 +66,8 @@ def _runs(rows: list[tuple[str, str | None, str | None, str, int | None, list[fl
         for energy in energies:
             out.append({"id": f"r{len(out)}", "model": model, "technique": technique,
                         "base_model": base, "hardware": hardware, "batch_size": batch,
-                        "seq_len": None, "energy_j": energy, "tokens_output": 100,
-                        "emissions_kg": energy * 1e-7})  # fmt: skip
+                        "seq_len": None, "phase": "inference", "energy_j": energy,
+                        "tokens_output": 100, "emissions_kg": energy * 1e-7})  # fmt: skip
     return compare.with_ratios(pd.DataFrame(out))
 
 
@@ -79,7 +80,7 @@ def test_savings_pair_on_hardware_and_batch_size() -> None:
         ("m-q", "int8", "m", "A100", 8, [290, 320, 300]),
         ("m-q", "int8", "m", "H100", 16, [50, 50]),  # no baseline at batch 16: left out
     ])  # fmt: skip
-    found = compare.savings(rows)
+    found = compare.savings(workload_lines(rows, pd.DataFrame()))
     assert list(zip(found["hardware"], found["batch_size"], strict=True)) == [
         ("A100", 8), ("H100", 8)]  # fmt: skip
     a100, h100 = found.iloc[0], found.iloc[1]
@@ -90,11 +91,39 @@ def test_savings_pair_on_hardware_and_batch_size() -> None:
     assert a100["label"].startswith("int8: no significant difference in J/token (")
 
 
+def test_savings_never_pool_unlike_workloads() -> None:
+    """Prefill-like runs (sequence 256) and decode-like runs (sequence 64) of one model on
+    one machine: each technique is compared on its own workload only, and a workload
+    with no baseline is reported as such, not folded into another."""
+    out: list[dict[str, object]] = []
+    for model, technique, base, seq, energies in (
+        ("m", "baseline", None, 256, [100.0, 101.0, 99.0]),
+        ("m", "baseline", None, 64, [10.0, 10.2, 9.8]),
+        ("m-bf16", "bf16", "m", 256, [54.0, 55.0, 53.0]),  # -46% on the long sequences
+        ("m-bf16", "bf16", "m", 64, [10.1, 9.9, 10.0]),  # no change on the short ones
+        ("m-bf16", "bf16", "m", 128, [30.0, 31.0]),  # no baseline at 128
+    ):
+        for energy in energies:
+            out.append({"id": f"r{len(out)}", "model": model, "technique": technique,
+                        "base_model": base, "hardware": "H100", "batch_size": 8,
+                        "seq_len": seq, "phase": "inference", "energy_j": energy,
+                        "tokens_output": 100, "emissions_kg": 0.0})  # fmt: skip
+    lines = workload_lines(compare.with_ratios(pd.DataFrame(out)), pd.DataFrame())
+    found = compare.savings(lines)
+    assert found["seq_len"].tolist() == [64, 256]
+    assert found["change"].tolist() == pytest.approx([0.0, -0.46], abs=1e-9)
+    assert found["significant"].tolist() == [False, True]
+    alone = compare.without_baseline(lines)
+    assert alone[["technique", "seq_len", "n"]].to_dict("records") == [
+        {"technique": "bf16", "seq_len": 128, "n": 2}
+    ]
+
+
 def test_saving_without_an_interval_says_so() -> None:
     rows = _runs(
         [("m", "baseline", None, "H100", 8, [100, 102]), ("q", "fp8", "m", "H100", 8, [90])]
     )
-    (label,) = compare.savings(rows)["label"]
+    (label,) = compare.savings(workload_lines(rows, pd.DataFrame()))["label"]
     assert label == "fp8: -11% J/token, n=1 (too few runs for an interval)"
 
 

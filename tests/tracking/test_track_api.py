@@ -148,7 +148,7 @@ def test_windows_have_their_own_energy_and_tokens() -> None:
             burn_cpu(0.15)
             run.add_tokens(input=100)
         with run.window("decode") as decode:
-            with run.window("steady"):
+            with run.window("steady", steady_state=True):
                 burn_cpu(0.3)
                 run.add_tokens(output=50)
             run.add_tokens(output=10)
@@ -161,6 +161,9 @@ def test_windows_have_their_own_energy_and_tokens() -> None:
     stored_windows = {w["name"]: w for w in stored(run.id)["windows"]}
     assert set(stored_windows) == {"prefill", "decode", "steady"}
     assert stored_windows["decode"]["tokens_output"] == 60
+    # only the window marked so is steady state, whatever the names say
+    assert {n: w["steady_state"] for n, w in stored_windows.items()} == {
+        "prefill": False, "decode": False, "steady": True}  # fmt: skip
 
 
 def test_misuse_during_a_run_warns_and_flags_never_raises() -> None:

@@ -10,6 +10,15 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from greenai.figures.definitions import (
+    DEFINITIONS,
+    ENERGY_BOUNDARY,
+    ENERGY_RUNS_ONLY,
+    J_PER_TOKEN,
+    Definition,
+)
+from greenai.queries.workloads import BASES
+
 # Okabe & Ito (2008), ordered for contrast between neighbours; grey for "other".
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
            "#000000")  # fmt: skip
@@ -29,10 +38,32 @@ VERDICT_COLORS = {
     "no significant difference": OTHER,
     "too few runs": "#000000",
 }
-_TIME_UNITS: dict[str, Any] = {"D": "utcyearmonthdate", "W": "utcyearweek", "MS": "utcyearmonth"}
+# Weeks are ISO weeks (from Monday): labelled by their first day.
+_TIME_UNITS: dict[str, Any] = {"D": "utcyearmonthdate", "W": "utcyearmonthdate",
+                               "MS": "utcyearmonth"}  # fmt: skip
 _HEIGHT = 320
 # Altair's chart classes are typed loosely (builders return Any): charts are typed as such.
 ChartSpec = Any
+DEFINITION = "definition"
+"""The column of a chart's data holding its figure's definition, shown in the tooltip."""
+
+
+def category_axis(**options: Any) -> alt.Axis:
+    """An axis of categories on which every label shows: none dropped for overlapping,
+    none cut; a long ``model · technique`` label wraps at its `` · ``."""
+    return alt.Axis(labelOverlap=False, labelLimit=0, labelExpr="split(datum.label, ' · ')",
+                    **options)  # fmt: skip
+
+
+def defined(frame: pd.DataFrame, definition: Definition | pd.Series) -> pd.DataFrame:
+    """``frame`` with the :data:`DEFINITION` column its tooltip shows."""
+    text = definition if isinstance(definition, pd.Series) else definition.text
+    return frame.assign(**{DEFINITION: text})
+
+
+def definition_tip() -> alt.Tooltip:
+    """The tooltip line that says what the chart's figure is."""
+    return alt.Tooltip(f"{DEFINITION}:N", title="Definition")
 
 
 def _colors(values: Iterable[Any]) -> alt.Scale:
@@ -51,6 +82,8 @@ def over_time(
     step: str,
     group_title: str,
     domain: tuple[datetime, datetime] | None = None,
+    timezone: str = "UTC",
+    definition: Definition = ENERGY_BOUNDARY,
 ) -> ChartSpec:
     """Stacked bars of ``value / per`` per time bucket, coloured by ``group``.
 
@@ -62,8 +95,11 @@ def over_time(
         step: ``D``, ``W`` or ``MS``.
         group_title: Legend title (``Project``).
         domain: The period shown on the time axis (default: the data's span).
+        timezone: The zone the buckets were cut in: ``period`` holds their local
+            wall-clock starts (as UTC-labelled times, so the axis shows local days).
+        definition: What the figure is (in the tooltip).
     """
-    data = frame.assign(shown=frame[value].astype(float) / per)
+    data = defined(frame.assign(shown=frame[value].astype(float) / per), definition)
     time_unit: Any = _TIME_UNITS.get(step, "utcyearmonthdate")
     return (
         alt.Chart(data, height=_HEIGHT)
@@ -72,7 +108,7 @@ def over_time(
             x=alt.X(
                 "period:T",
                 timeUnit=time_unit,
-                title="Start of period (UTC)",
+                title=f"Start of period ({timezone})",
                 scale=alt.Scale(domain=[d.isoformat() for d in domain])
                 if domain
                 else alt.Undefined,
@@ -84,6 +120,7 @@ def over_time(
                 alt.Tooltip("group:N", title=group_title),
                 alt.Tooltip("sum(shown):Q", title=title, format=",.3~f"),
                 alt.Tooltip("sum(runs):Q", title="Runs"),
+                definition_tip(),
             ],
         )
     )
@@ -91,12 +128,12 @@ def over_time(
 
 def consumers(frame: pd.DataFrame, label: str, per: float, unit: str) -> ChartSpec:
     """Horizontal bars of the largest consumers' IT energy (``label`` names each bar)."""
-    data = frame.assign(shown=frame["energy_j"].astype(float) / per)
+    data = defined(frame.assign(shown=frame["energy_j"].astype(float) / per), ENERGY_RUNS_ONLY)
     return (
         alt.Chart(data, height=40 + 34 * len(data))
         .mark_bar()
         .encode(
-            y=alt.Y(f"{label}:N", sort="-x", title=None),
+            y=alt.Y(f"{label}:N", sort="-x", title=None, axis=category_axis()),
             x=alt.X("shown:Q", title=f"IT energy ({unit})"),
             color=alt.Color("project:N", title="Project", scale=_colors(data["project"])),
             tooltip=[
@@ -104,6 +141,7 @@ def consumers(frame: pd.DataFrame, label: str, per: float, unit: str) -> ChartSp
                 alt.Tooltip("shown:Q", title=f"IT energy ({unit})", format=",.3~f"),
                 alt.Tooltip("share:Q", title="Share", format=".1%"),
                 alt.Tooltip("runs:Q", title="Runs"),
+                definition_tip(),
             ],
         )
     )
@@ -115,8 +153,9 @@ def metric_bars(stats: pd.DataFrame, metric: str, title: str) -> ChartSpec:
     ``stats`` needs ``group`` (x axis), ``series`` (batch size and sequence length:
     colour and offset), ``n`` and the ``<metric>_mean/_low/_high`` columns.
     """
+    stats = defined(stats, DEFINITIONS[metric])
     base = alt.Chart(stats, height=_HEIGHT).encode(
-        x=alt.X("group:N", title=None, axis=alt.Axis(labelAngle=-20, labelLimit=240)),
+        x=alt.X("group:N", title=None, axis=category_axis(labelAngle=0)),
         xOffset=alt.XOffset("series:N"),
     )
     tooltip = [
@@ -126,6 +165,7 @@ def metric_bars(stats: pd.DataFrame, metric: str, title: str) -> ChartSpec:
         alt.Tooltip(f"{metric}_low:Q", title="95% CI low", format=",.4~g"),
         alt.Tooltip(f"{metric}_high:Q", title="95% CI high", format=",.4~g"),
         alt.Tooltip("n:Q", title="Runs"),
+        definition_tip(),
     ]
     bars = base.mark_bar().encode(
         y=alt.Y(f"{metric}_mean:Q", title=f"{title}, mean and 95% CI"),
@@ -139,7 +179,8 @@ def metric_bars(stats: pd.DataFrame, metric: str, title: str) -> ChartSpec:
 
 
 def savings_bars(frame: pd.DataFrame, unit: str, lower_is_better: bool) -> ChartSpec:
-    """Change of each technique against its baseline, with the interval of the ratio."""
+    """Change of each technique against its baseline, with the interval of the ratio
+    (``frame``: savings of workload lines, their ``basis`` saying which figure)."""
 
     def verdict(row: pd.Series) -> str:
         if row["significant"] is None or pd.isna(row["significant"]):
@@ -149,8 +190,9 @@ def savings_bars(frame: pd.DataFrame, unit: str, lower_is_better: bool) -> Chart
         return "better" if (row["change"] < 0) == lower_is_better else "worse"
 
     data = frame.assign(verdict=frame.apply(verdict, axis=1) if not frame.empty else [])
-    base = alt.Chart(data, height=max(140, 36 * len(data))).encode(
-        y=alt.Y("pair:N", title=None, sort=None, axis=alt.Axis(labelLimit=360))
+    data = defined(data, data["basis"].map(lambda b: BASES[b].text))
+    base = alt.Chart(data, height=max(140, 48 * len(data))).encode(
+        y=alt.Y("pair:N", title=None, sort=None, axis=category_axis())
     )
     scale = alt.Scale(domain=list(VERDICT_COLORS), range=list(VERDICT_COLORS.values()))
     points = base.mark_point(filled=True, size=90).encode(
@@ -161,6 +203,7 @@ def savings_bars(frame: pd.DataFrame, unit: str, lower_is_better: bool) -> Chart
         tooltip=[
             alt.Tooltip("label:N", title="Result"),
             alt.Tooltip("n_baseline:Q", title="Baseline runs"),
+            definition_tip(),
         ],
     )
     errors = base.mark_rule(strokeWidth=2).encode(
@@ -171,14 +214,16 @@ def savings_bars(frame: pd.DataFrame, unit: str, lower_is_better: bool) -> Chart
 
 
 def pareto(points: pd.DataFrame, energy: str, energy_title: str, quality: str) -> ChartSpec:
-    """Quality against energy per group, the Pareto frontier drawn as a line."""
+    """Quality against energy per group, the Pareto frontier drawn as a line through the
+    frontier points only."""
+    points = defined(points, DEFINITIONS[energy])
     scatter = alt.Chart(points, height=_HEIGHT).mark_point(filled=True, size=100).encode(
         x=alt.X(f"{energy}:Q", title=energy_title, scale=alt.Scale(zero=False)),
         y=alt.Y(f"{quality}:Q", title=f"{quality} (mean; as logged)", scale=alt.Scale(zero=False)),
         color=alt.Color("technique:N", title="Technique", scale=_colors(points["technique"])),
         shape=alt.Shape("on_frontier:N", title="On the frontier"),
         tooltip=["group:N", "technique:N", alt.Tooltip(f"{energy}:Q", format=",.4~g"),
-                 alt.Tooltip(f"{quality}:Q", format=",.4~g"), "n:Q"],
+                 alt.Tooltip(f"{quality}:Q", format=",.4~g"), "n:Q", definition_tip()],
     )  # fmt: skip
     front = points[points["on_frontier"].astype(bool)].sort_values(energy)
     line = (
@@ -192,10 +237,10 @@ def pareto(points: pd.DataFrame, energy: str, energy_title: str, quality: str) -
 def window_bars(split: pd.DataFrame) -> ChartSpec:
     """J per token of each window (prefill, decode...) per group."""
     return (
-        alt.Chart(split, height=_HEIGHT)
+        alt.Chart(defined(split, J_PER_TOKEN), height=_HEIGHT)
         .mark_bar()
         .encode(
-            x=alt.X("group:N", title=None, axis=alt.Axis(labelAngle=-20, labelLimit=240)),
+            x=alt.X("group:N", title=None, axis=category_axis(labelAngle=0)),
             xOffset="window:N",
             y=alt.Y("j_per_token:Q", title="Energy per token in the window (J/token)"),
             color=alt.Color("window:N", title="Window", scale=_colors(split["window"])),
@@ -205,6 +250,7 @@ def window_bars(split: pd.DataFrame) -> ChartSpec:
                 alt.Tooltip("j_per_token:Q", format=",.4~g"),
                 alt.Tooltip("share:Q", title="Share of run energy", format=".0%"),
                 "n:Q",
+                definition_tip(),
             ],
         )
     )

@@ -10,7 +10,9 @@ keyed by the ledger URL, so several ledgers can be served side by side.
 from __future__ import annotations
 
 import os
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -18,7 +20,9 @@ import streamlit as st
 from sqlalchemy import event
 
 from greenai.errors import GreenAIError, StorageError
-from greenai.ledger import Ledger
+from greenai.figures import frame as figures
+from greenai.figures.periods import Period, zone
+from greenai.ledger import Ledger, schema
 from greenai.ledger.engine import parse_url, read_options
 from greenai.queries import (
     RunFilter,
@@ -32,6 +36,9 @@ from greenai.queries import (
     windows_frame,
 )
 from greenai.queries.workloads import workload_lines
+
+if TYPE_CHECKING:
+    from greenai.config import Settings
 
 TTL_S = 60
 URL_ENV = "GREENAI_DB_URL"
@@ -133,6 +140,82 @@ def options(url: str) -> dict[str, list[str]]:
 def runs(url: str, flt: RunFilter) -> pd.DataFrame:
     """Run rows (totals only) matching ``flt``, oldest first."""
     return runs_frame(_ledger(url), flt)
+
+
+@st.cache_resource(show_spinner=False)
+def settings() -> Settings:
+    """The configuration (time zone, factors, water and price defaults), read once."""
+    from greenai.config import load_settings
+
+    return load_settings()
+
+
+def first_day(url: str, timezone: str) -> date | None:
+    """The local day of the earliest root run, None for an empty ledger."""
+    runs = schema.runs
+    query = sa.select(sa.func.min(runs.c.started_at)).where(runs.c.parent_run_id.is_(None))
+    with _ledger(url).read() as conn:
+        earliest = conn.execute(query).scalar()
+    return None if earliest is None else earliest.astimezone(zone(timezone)).date()
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """A period's figures from the figures layer (what the reports compute alike).
+
+    Attributes:
+        period: The period (all time: from the first run's day to today).
+        current: :func:`greenai.figures.frame.totals` of the period.
+        previous: The same for the period before, None for all time.
+        lines: The period's run lines (each run's share of it), figures under the runs
+            table's names.
+        series: :func:`greenai.figures.frame.over_time` per stack column.
+    """
+
+    period: Period
+    current: dict[str, float]
+    previous: dict[str, float] | None
+    lines: pd.DataFrame
+    series: dict[str, pd.DataFrame]
+
+
+STACKS = ("project", "phase", "model")
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def period_figures(
+    url: str, period: Period | None, selection: figures.Selection, today: date
+) -> PeriodFigures | None:
+    """The figures of ``period`` (None: all time) for the selected runs, None when the
+    ledger has no run."""
+    whole = period
+    if whole is None:
+        first = first_day(url, settings().timezone)
+        if first is None:
+            return None
+        whole = Period("range", min(first, today), today, settings().timezone, "all time")
+    spans = [whole, *whole.subperiods()] + ([whole.previous()] if period else [])
+    read = figures.read_lines(
+        _ledger(url),
+        [(p.start_utc, p.end_utc) for p in spans],
+        settings=settings(),
+        as_of=datetime.now(UTC),
+        selection=selection,
+    )
+    current = read.period(whole.start_utc, whole.end_utc)[0]
+    previous = figures.totals(read.period(*_bounds(whole.previous()))[0]) if period else None
+    buckets = [_bounds(p) for p in whole.subperiods()]
+    return PeriodFigures(
+        whole,
+        figures.totals(current),
+        previous,
+        figures.run_figures(current),
+        {by: figures.over_time(read, buckets, by=by) for by in STACKS},
+    )
+
+
+def _bounds(period: Period) -> tuple[datetime, datetime]:
+    return period.start_utc, period.end_utc
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)

@@ -1,10 +1,14 @@
-"""Shaping the query layer's frames for display: group labels, series names, sorting."""
+"""Shaping the query layer's frames for display: group labels, series names, sorting,
+local times for time axes."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
+
+from greenai.figures.periods import Period, zone
 
 SORTS = ("Model", "Mean, low to high", "Mean, high to low", "Runs (n)")
 LOWER_IS_BETTER_HINTS = ("loss", "perplexity", "ppl", "error", "wer", "cer", "latency")
@@ -85,3 +89,25 @@ def run_labels(runs: pd.DataFrame, limit: int = 2000) -> dict[str, str]:
         f"{_text(r.model)} · {r.id}"
         for r in newest.itertuples()
     }
+
+
+STEPS = {"day": "D", "week": "W", "month": "MS"}
+
+
+def bucket_step(period: Period) -> str:
+    """The chart's time unit for the period's slices (``D``, ``W`` or ``MS``)."""
+    return STEPS[period.slicing]
+
+
+def wall_clock(moment: datetime) -> pd.Timestamp:
+    """A local time as the same wall-clock time labelled UTC, so that a chart with UTC
+    time units shows local days."""
+    return pd.Timestamp(moment.replace(tzinfo=None)).tz_localize("UTC")
+
+
+def local_times(series: pd.DataFrame, timezone: str) -> pd.DataFrame:
+    """``series`` with its ``period`` instants (aware UTC) as local wall-clock times."""
+    if series.empty:
+        return series
+    local = pd.to_datetime(series["period"], utc=True).dt.tz_convert(zone(timezone))
+    return series.assign(period=local.dt.tz_localize(None).dt.tz_localize("UTC"))

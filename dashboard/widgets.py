@@ -13,16 +13,23 @@ from typing import Any
 
 import streamlit as st
 
+from greenai.errors import GreenAIError
+from greenai.figures.frame import Selection
+from greenai.figures.periods import Period, last_period, zone
 from greenai.queries import RunFilter
 
 STATE_KEY = "greenai_filters"
 CUSTOM = "Custom range"
 ALL_TIME = "All time"
+LAST_QUARTER = "Last complete quarter"
+LAST_MONTH = "Last complete month"
 PERIODS: dict[str, int | None] = {
     "Last 7 days": 7,
     "Last 30 days": 30,
     "Last 90 days": 90,
     "Last 12 months": 365,
+    LAST_MONTH: None,
+    LAST_QUARTER: None,
     ALL_TIME: None,
     CUSTOM: None,
 }
@@ -34,31 +41,48 @@ class Filters:
     """What the sidebar selected.
 
     Attributes:
-        start, end: The period ``[start, end)`` (aware UTC), None for all time.
+        period: The period, whole days in the configured time zone (today included for
+            the "Last N days" choices); None for all time.
         label: The period in words.
         projects, phases, hardware, models: Selected values (empty: all).
     """
 
-    start: datetime | None
-    end: datetime | None
+    period: Period | None
     label: str
     projects: tuple[str, ...] = ()
     phases: tuple[str, ...] = ()
     hardware: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
 
+    @property
+    def start(self) -> datetime | None:
+        """Start of the period (aware UTC), None for all time."""
+        return self.period.start_utc if self.period else None
+
+    @property
+    def end(self) -> datetime | None:
+        """End of the period, excluded (aware UTC), None for all time."""
+        return self.period.end_utc if self.period else None
+
+    @property
+    def selection(self) -> Selection:
+        """The figures layer's selection of runs."""
+        return Selection(
+            projects=self.projects, phases=self.phases, models=self.models, hardware=self.hardware
+        )
+
     def runs(
         self, *, root_only: bool = True, statuses: tuple[str, ...] = (), previous: bool = False
     ) -> RunFilter:
         """The query layer's filter for these selections (or the period before them)."""
-        start, end = self.start, self.end
+        period = self.period
         if previous:
-            if start is None or end is None:
+            if period is None:
                 raise ValueError("all time has no previous period")
-            start, end = start - (end - start), start
+            period = period.previous()
         return RunFilter(
-            start=start,
-            end=end,
+            start=period.start_utc if period else None,
+            end=period.end_utc if period else None,
             projects=self.projects,
             phases=self.phases,
             hardware=self.hardware,
@@ -69,18 +93,15 @@ class Filters:
 
     @property
     def has_previous(self) -> bool:
-        """Whether a previous period of the same length exists (not for all time)."""
-        return self.start is not None and self.end is not None
+        """Whether a previous period exists (not for all time)."""
+        return self.period is not None
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=UTC)
-
-
-def period_bounds(
-    choice: str, today: date, custom: tuple[date, date] | None = None
-) -> tuple[datetime | None, datetime | None]:
-    """``[start, end)`` of a period choice; whole UTC days, today included.
+def period_of(
+    choice: str, today: date, custom: tuple[date, date] | None = None, timezone: str = "UTC"
+) -> Period | None:
+    """The period of a choice: whole days in ``timezone``, today included; the last
+    complete calendar month or quarter; None for all time.
 
     Raises:
         ValueError: Unknown choice, or a custom range without two dates.
@@ -88,25 +109,47 @@ def period_bounds(
     if choice not in PERIODS:
         raise ValueError(f"unknown period {choice!r}; one of {', '.join(PERIODS)}")
     if choice == ALL_TIME:
-        return None, None
+        return None
+    if choice in (LAST_MONTH, LAST_QUARTER):
+        noon = datetime.combine(today, time(12), zone(timezone))
+        kind = "month" if choice == LAST_MONTH else "quarter"
+        return last_period(kind, now=noon, timezone=timezone)
     if choice == CUSTOM:
         if not custom or len(custom) != 2:
             raise ValueError("a custom range needs a first and a last day")
         first, last = sorted(custom)
-        return _midnight(first), _midnight(last) + timedelta(days=1)
+        return Period("range", first, last, timezone)
     days = PERIODS[choice]
     assert days is not None
-    end = _midnight(today) + timedelta(days=1)
-    return end - timedelta(days=days), end
+    return Period("range", today - timedelta(days=days - 1), today, timezone)
+
+
+def today() -> date:
+    """Today in the configured time zone."""
+    return datetime.now(UTC).astimezone(zone(configured_timezone())).date()
+
+
+def configured_timezone() -> str:
+    """The time zone periods are cut in (the ``timezone`` setting; UTC if unreadable)."""
+    from greenai.config import load_settings
+
+    try:
+        return load_settings().timezone
+    except GreenAIError:
+        return "UTC"
 
 
 def sidebar_filters(options: dict[str, list[str]], today: date | None = None) -> Filters:
     """Draws the filters in the sidebar and returns (and remembers) the selection."""
-    today = today or datetime.now(UTC).date()
+    timezone = configured_timezone()
+    today = today or datetime.now(UTC).astimezone(zone(timezone)).date()
     side = st.sidebar
     side.header("Filters")
     choice = side.selectbox(
-        "Period (UTC)", list(PERIODS), index=list(PERIODS).index(DEFAULT_PERIOD), key="period"
+        f"Period ({timezone})",
+        list(PERIODS),
+        index=list(PERIODS).index(DEFAULT_PERIOD),
+        key="period",
     )
     custom = None
     if choice == CUSTOM:
@@ -117,11 +160,10 @@ def sidebar_filters(options: dict[str, list[str]], today: date | None = None) ->
         if not custom or len(custom) != 2:
             side.caption("Pick a first and a last day.")
             choice, custom = DEFAULT_PERIOD, None
-    start, end = period_bounds(choice, today, custom)  # type: ignore[arg-type]
+    period = period_of(choice, today, custom, timezone)  # type: ignore[arg-type]
     filters = Filters(
-        start=start,
-        end=end,
-        label=choice if choice != CUSTOM else f"{start:%Y-%m-%d} to {end:%Y-%m-%d} (excl.)",
+        period=period,
+        label=_label(choice, period),
         projects=_multi(side, "Project", options.get("projects", []), "f_projects"),
         phases=_multi(side, "Phase", options.get("phases", []), "f_phases"),
         hardware=_multi(side, "Hardware", options.get("hardware", []), "f_hardware"),
@@ -129,6 +171,15 @@ def sidebar_filters(options: dict[str, list[str]], today: date | None = None) ->
     )
     st.session_state[STATE_KEY] = filters
     return filters
+
+
+def _label(choice: str, period: Period | None) -> str:
+    if period is None or choice not in (CUSTOM, LAST_MONTH, LAST_QUARTER):
+        return choice
+    days = f"{period.first_day:%Y-%m-%d} to {period.last_day:%Y-%m-%d}"
+    if choice == CUSTOM:
+        return days
+    return f"{period.label} ({days})"
 
 
 def _multi(side: Any, label: str, values: list[str], key: str) -> tuple[str, ...]:
@@ -141,8 +192,9 @@ def current_filters() -> Filters:
     found = st.session_state.get(STATE_KEY)
     if isinstance(found, Filters):
         return found
-    start, end = period_bounds(DEFAULT_PERIOD, datetime.now(UTC).date())
-    return Filters(start=start, end=end, label=DEFAULT_PERIOD)
+    timezone = configured_timezone()
+    today = datetime.now(UTC).astimezone(zone(timezone)).date()
+    return Filters(period=period_of(DEFAULT_PERIOD, today, timezone=timezone), label=DEFAULT_PERIOD)
 
 
 def empty_state() -> None:

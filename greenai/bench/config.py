@@ -102,6 +102,8 @@ class BenchConfig:
         seed: Seed of every random choice (weights, batches, prompts).
         project: Project of the recorded runs.
         db_url: Ledger URL (None: the configured or default ledger).
+        country: ISO 3166-1 alpha-3 country of the runs' grid (None: the configured
+            location).
         data_dir: Folder of the model cache (None: the per-user data folder).
     """
 
@@ -125,6 +127,7 @@ class BenchConfig:
     seed: int = 0
     project: str = "greenai-bench"
     db_url: str | None = None
+    country: str | None = None
     data_dir: str | None = field(default=None)
 
     def __post_init__(self) -> None:
@@ -157,7 +160,7 @@ class BenchConfig:
             raise ConfigError("device", self.device, f"one of: {', '.join(DEVICES)}")
         if not isinstance(self.project, str) or not self.project.strip():
             raise ConfigError("project", self.project, "a non-empty string")
-        for key in ("db_url", "data_dir"):  # from a TOML file: any type
+        for key in ("db_url", "country", "data_dir"):  # from a TOML file: any type
             value = getattr(self, key)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise ConfigError(key, value, "a non-empty string")

@@ -218,7 +218,7 @@ class _Bench:
             "cell": cell.key,
             "threads": str(self.threads),
         }
-        settings = {"db_url": config.db_url} if config.db_url else {}
+        settings = run_settings(config)
         name = f"bench {cell.label} {cell.meta.get('phase', '')} #{repeat}"
         try:
             with greenai.track(
@@ -280,8 +280,15 @@ def precheck(config: BenchConfig) -> None:
     from greenai.ledger import default_ledger_path
     from greenai.tracking.precheck import check_url
 
-    settings = load_settings({"db_url": config.db_url} if config.db_url else {})
+    settings = load_settings(run_settings(config))
     check_url(settings.db_url, default_ledger_path())
+
+
+def run_settings(config: BenchConfig) -> dict[str, str]:
+    """The per-run settings the configuration sets (ledger, location); the rest are the
+    configured ones."""
+    chosen = {"db_url": config.db_url, "country": config.country}
+    return {key: value for key, value in chosen.items() if value}
 
 
 def run_bench(

@@ -25,6 +25,15 @@ MODEL_NOTE = (
 )
 
 
+ROW_KEYS = (
+    "cell", "model", "base_model", "technique", "phase", "batch_size", "window",
+    "j_per_token", "j_per_token_low", "j_per_token_high", "n", "missing",
+    "change_vs_baseline", "change_low", "change_high", "quality_metric", "quality",
+    "methods", "params", "nonzero_params", "size_bytes",
+)  # fmt: skip
+"""The keys of :meth:`Row.to_dict`, in order (the columns of ``--format csv``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Row:
     """One line of the summary: a cell's window over its repeats.
@@ -52,7 +61,8 @@ class Row:
     quality: tuple[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain values (JSON output)."""
+        """Plain values in base units (JSON and CSV output): J per token, the change as a
+        fraction (``-0.38``), sizes in bytes; keys :data:`ROW_KEYS`."""
         interval = self.j_per_token
         change = self.change
         return {
@@ -225,13 +235,37 @@ def notes(result: BenchResult, rows: list[Row]) -> list[str]:
     return lines
 
 
-def print_summary(result: BenchResult, console: Console | None = None) -> list[Row]:
-    """Print the table and its notes; returns the rows."""
-    from rich.console import Console
+def payload(result: BenchResult, rows: list[Row]) -> dict[str, Any]:
+    """The summary as plain data (``--json FILE``, ``--format json``): the bench id, the
+    device, the rows (:meth:`Row.to_dict`), skipped cells and failed repeats."""
+    return {
+        "bench_id": result.bench_id,
+        "device": result.device,
+        "rows": [row.to_dict() for row in rows],
+        "skipped": [{"cell": s.label, "reason": s.reason} for s in result.skipped],
+        "failures": result.failures,
+    }
 
-    console = console or Console()
+
+def print_summary(result: BenchResult, console: Console | None = None) -> list[Row]:
+    """Print the table and its notes; returns the rows.
+
+    Args:
+        result: What the benchmark measured.
+        console: Where to print; default :func:`greenai.cli.console.table_console`
+            (whole tables when the output is not a terminal).
+    """
+    from greenai.cli.console import table_console
+
+    console = console or table_console()
     rows = summarize(result)
     console.print(table(result, rows))
+    print_notes(result, rows, console)
+    return rows
+
+
+def print_notes(result: BenchResult, rows: list[Row], console: Console) -> None:
+    """The notes that go with the table (:func:`notes`) and where the runs were recorded."""
     for line in notes(result, rows):
         console.print(line, markup=False, highlight=False)
     runs = len({m.run_id for m in result.measurements})
@@ -242,4 +276,3 @@ def print_summary(result: BenchResult, console: Console | None = None) -> list[R
         markup=False,
         highlight=False,
     )
-    return rows

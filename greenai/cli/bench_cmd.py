@@ -1,20 +1,33 @@
 """``greenai bench``: energy per token of models x techniques x phases x batch sizes.
 
 The matrix comes from a TOML file (``--config``), then the flags (flags win). Each
-cell x repeat is an ordinary tracked run in the ledger; the summary table ends it.
+cell x repeat is an ordinary tracked run in the ledger; the summary table ends it. With
+``--format json`` or ``csv`` the summary rows are the only thing on standard output;
+progress bars and notes go to standard error.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from greenai.cli import options as o
+from greenai.cli.console import table_console
+from greenai.cli.data_output import csv_text, json_text
+from greenai.cli.shown_text import shown_text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from greenai.bench.runner import BenchResult
+    from greenai.bench.summary import Row
 
 _LIST = "comma-separated"
+WORKLOAD_COLUMNS = ("workload", "target")
+"""``--list-workloads``: the registered name and the ``module:function`` it loads."""
 
 
 def _ints(text: str | None) -> list[int] | None:
@@ -30,17 +43,42 @@ def _ints(text: str | None) -> list[int] | None:
         raise ConfigError("batch_sizes", text, "whole numbers > 0, comma-separated") from exc
 
 
-def _list_workloads() -> None:
-    from rich.console import Console
-
+def _list_workloads(fmt: o.OutputFormat) -> None:
     from greenai.bench.plugins import ENTRY_POINT_GROUP, registered_workloads
 
-    found = registered_workloads()
-    console = Console()
+    found = [
+        {"workload": name, "target": entry.value}
+        for name, entry in sorted(registered_workloads().items())
+    ]
+    if fmt is o.OutputFormat.JSON:
+        typer.echo(json_text(found))
+        return
+    if fmt is o.OutputFormat.CSV:
+        typer.echo(csv_text(found, WORKLOAD_COLUMNS), nl=False)
+        return
+    from rich.table import Table
+
+    console = table_console()
     if not found:
         console.print(f"no workloads registered in the entry point group {ENTRY_POINT_GROUP}")
-    for name, entry in sorted(found.items()):
-        console.print(f"{name}  {entry.value}", markup=False, highlight=False)
+        return
+    table = Table(*WORKLOAD_COLUMNS)
+    for row in found:  # names from installed packages: text, never rich markup
+        table.add_row(*(shown_text(row[c]) for c in WORKLOAD_COLUMNS))
+    console.print(table)
+
+
+def _print_data(result: BenchResult, fmt: o.OutputFormat, notes_console: Console) -> list[Row]:
+    """The summary rows as JSON or CSV on standard output, the notes on ``notes_console``."""
+    from greenai.bench.summary import ROW_KEYS, payload, print_notes, summarize
+
+    rows = summarize(result)
+    print_notes(result, rows, notes_console)
+    if fmt is o.OutputFormat.JSON:
+        typer.echo(json_text(payload(result, rows)))
+    else:
+        typer.echo(csv_text([row.to_dict() for row in rows], ROW_KEYS, extra="raise"), nl=False)
+    return rows
 
 
 def bench(
@@ -87,16 +125,15 @@ def bench(
         bool, typer.Option("--list-workloads", help="List registered workloads and exit.")
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    format: o.FormatOpt = o.OutputFormat.TABLE,
 ) -> None:
     """Measure J per token of models x techniques x phases, with intervals and savings."""
-    from rich.console import Console
-
     from greenai.bench.config import BenchConfig, split_list
     from greenai.bench.runner import run_bench
-    from greenai.bench.summary import print_summary
+    from greenai.bench.summary import payload, print_summary
 
     if list_workloads:
-        _list_workloads()
+        _list_workloads(format)
         return
     base = BenchConfig.from_toml(config) if config is not None else None
     flags: dict[str, Any] = {
@@ -125,18 +162,13 @@ def bench(
     ):
         flags["models"] = []  # only what was named
     settings = BenchConfig.from_mapping(flags, base)
-    console = Console()
+    as_data = format is not o.OutputFormat.TABLE  # standard output holds only the data
+    console = table_console(stderr=as_data)
     result = run_bench(settings, console=console, show_progress=progress)
-    rows = print_summary(result, console)
+    rows = _print_data(result, format, console) if as_data else print_summary(result, console)
     if json_out is not None:
-        payload = {
-            "bench_id": result.bench_id,
-            "device": result.device,
-            "rows": [row.to_dict() for row in rows],
-            "skipped": [{"cell": s.label, "reason": s.reason} for s in result.skipped],
-            "failures": result.failures,
-        }
-        json_out.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
+        text = json.dumps(payload(result, rows), indent=2, default=str)
+        json_out.write_text(text, encoding="utf-8")
 
 
 def _keys(config: Path | None) -> set[str]:

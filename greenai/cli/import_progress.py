@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from greenai.cli.console import table_console
+
 UPDATE_EVERY_ROWS = 64
 """The bar is redrawn from its own thread; telling it every row would only cost time."""
 
@@ -41,13 +43,13 @@ def import_progress(
     Args:
         label: What is imported (the file name).
         total_bytes: The file's size, bytes.
-        console: A ``rich.console.Console``; default one on stderr. Not a terminal: the
-            callback does nothing and nothing is printed.
+        console: A ``rich.console.Console``; default the CLI's console on stderr
+            (:func:`greenai.cli.console.table_console`). Not a terminal: the callback
+            does nothing and nothing is printed.
     """
-    from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    console = console if console is not None else Console(stderr=True)
+    console = console if console is not None else table_console(stderr=True)
     if not console.is_terminal:
         yield lambda _rows, _bytes: None
         return

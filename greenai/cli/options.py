@@ -1,7 +1,9 @@
-"""Options shared by commands that start runs (``greenai run``, ``greenai bench``)."""
+"""Options shared by several commands: those that start runs (``greenai run``, ``greenai
+bench``), and ``--format`` of those that print a table."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -24,6 +26,26 @@ Name = Annotated[str | None, typer.Option(help="A label for the run.")]
 Tag = Annotated[list[str] | None, typer.Option("--tag", help="KEY=VALUE, repeatable.")]
 DbUrl = Annotated[
     str | None, typer.Option("--db", help="Ledger URL (default: GREENAI_DB_URL or the local file).")
+]
+
+
+class OutputFormat(StrEnum):
+    """How a command that prints a table prints what it found.
+
+    ``table`` is for people: figures formatted and laid out (see
+    :mod:`greenai.cli.console`). ``json`` and ``csv`` are for programs: raw numbers in
+    base units (J, kg, s, tokens, W) under names that carry the unit (``energy_j``,
+    ``emissions_kg``), see :mod:`greenai.cli.data_output`.
+    """
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option("--format", help="table (for people), json or csv (raw numbers, units in names)."),
 ]
 
 LIMIT_MAX = 10_000_000

@@ -21,7 +21,7 @@ from greenai.cli import options as o
 from greenai.errors import ConfigError
 
 if TYPE_CHECKING:
-    from greenai.reports.periods import Period
+    from greenai.figures.periods import Period
 
 FIRST_YEAR = 1970
 LAST_YEAR = 9998
@@ -143,7 +143,7 @@ def check_as_of(text: str | None, timezone: str) -> None:
     """
     if text is None:
         return
-    from greenai.reports.periods import parse_as_of
+    from greenai.figures.periods import parse_as_of
 
     accepted = f"an ISO 8601 time within the years {FIRST_YEAR} to {LAST_YEAR}"
     try:

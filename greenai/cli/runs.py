@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -13,21 +9,34 @@ from typing import Annotated, Any
 import typer
 
 from greenai.cli import options as o
+from greenai.cli.console import table_console
+from greenai.cli.data_output import csv_text, json_text
+from greenai.cli.period_totals import AsOfOpt, LastOpt, PeriodOpt, export_lines, totals
+from greenai.cli.shown_text import shown_text
+from greenai.errors import ConfigError
+from greenai.figures.definitions import j_per_token_or_none
 
 app = typer.Typer(help="Runs in the ledger.", no_args_is_help=True)
+app.command("totals")(totals)
 
 
 class Format(StrEnum):
-    """Output formats."""
+    """The shared :class:`~greenai.cli.options.OutputFormat` (table, json, csv), plus
+    ``codecarbon``: CodeCarbon's emissions.csv columns."""
 
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
+    TABLE = o.OutputFormat.TABLE.value
+    JSON = o.OutputFormat.JSON.value
+    CSV = o.OutputFormat.CSV.value
     CODECARBON = "codecarbon"
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # tab and newline kept
-FormatOpt = Annotated[Format, typer.Option("--format", help="table, json, csv (or codecarbon)")]
+FormatOpt = Annotated[
+    Format,
+    typer.Option(
+        "--format",
+        help="table (for people), json or csv (raw numbers, units in names), or codecarbon.",
+    ),
+]
 TABLE_COLUMNS = (
     "id", "status", "project", "model", "technique", "phase", "started_at", "duration_s",
     "energy_j", "tokens_output", "j_per_output_token", "emissions_kg",
@@ -40,15 +49,9 @@ def with_ratios(run: dict[str, Any]) -> dict[str, Any]:
     energy_j = float(run.get("energy_j") or 0.0)
     tokens_out = int(run.get("tokens_output") or 0)
     tokens_all = tokens_out + int(run.get("tokens_input") or 0)
-    out["j_per_output_token"] = energy_j / tokens_out if tokens_out else None
-    out["j_per_token"] = energy_j / tokens_all if tokens_all else None
+    out["j_per_output_token"] = j_per_token_or_none(energy_j, tokens_out)
+    out["j_per_token"] = j_per_token_or_none(energy_j, tokens_all)
     return out
-
-
-def _json_default(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
 
 
 def _cell(value: object) -> str:
@@ -76,15 +79,9 @@ def _open(db: str | None) -> Any:
 
 def _print_rows(rows: list[dict[str, Any]], fmt: Format) -> None:
     if fmt is Format.JSON:
-        typer.echo(json.dumps(rows, indent=2, default=_json_default))
+        typer.echo(json_text(rows))
     elif fmt is Format.CSV:
-        out = io.StringIO()
-        columns = list(rows[0]) if rows else list(TABLE_COLUMNS)
-        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_value(row.get(k)) for k in columns})
-        typer.echo(out.getvalue(), nl=False)
+        typer.echo(csv_text(rows, list(rows[0]) if rows else TABLE_COLUMNS), nl=False)
     elif fmt is Format.CODECARBON:
         from greenai.interop.codecarbon_csv import write_codecarbon_csv
 
@@ -97,35 +94,13 @@ def _print_rows(rows: list[dict[str, Any]], fmt: Format) -> None:
             table.add_column(column, no_wrap=column == "id")
         for row in rows:
             table.add_row(*(_text(row.get(c)) for c in TABLE_COLUMNS))
-        _console().print(table)
+        table_console().print(table)
 
 
 def _text(value: object) -> Any:
-    """A table cell of a run's values, shown as text: never read as rich markup (a
-    project named ``[/]`` would raise), control characters written as escapes (an ESC
-    sequence in a name would reach the terminal)."""
-    from rich.text import Text
-
-    return Text(_CONTROL.sub(lambda m: repr(m.group())[1:-1], _cell(value)))
-
-
-def _console() -> Any:
-    """A console as wide as the terminal, or wide enough for a run table when piped."""
-    import sys
-
-    from rich.console import Console
-
-    return Console() if sys.stdout.isatty() else Console(width=200)
-
-
-def _csv_value(value: object) -> object:
-    from greenai.interop.formula_cells import csv_value
-
-    if isinstance(value, dict | list):
-        return csv_value(json.dumps(value, default=_json_default, sort_keys=True))
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return csv_value(value)
+    """A table cell of a run's values, shown as text (:mod:`greenai.cli.shown_text`):
+    never read as rich markup, control characters written as escapes."""
+    return shown_text(_cell(value))
 
 
 @app.command("list")
@@ -193,7 +168,7 @@ def show(
     run = with_ratios(record["run"])
     if format is Format.JSON:
         full = {**run, **{k: record[k] for k in ("devices", "windows", "metrics")}}
-        typer.echo(json.dumps(full, indent=2, default=_json_default))
+        typer.echo(json_text(full))
         return
     if format is not Format.TABLE:
         _print_rows([run], format)
@@ -203,7 +178,7 @@ def show(
     table = Table(title=_text(f"run {run['id']}"), show_header=False)
     for key, value in run.items():
         table.add_row(key, _text(value))
-    console = _console()
+    console = table_console()
     console.print(table)
     for part in ("devices", "windows", "metrics"):
         if record[part]:
@@ -234,7 +209,7 @@ def _show_prometheus(
         typer.echo(f"greenai: {exc}", err=True)
         raise typer.Exit(1) from exc
     if fmt is Format.JSON:
-        typer.echo(json.dumps({**total, "devices": rows}, indent=2, default=_json_default))
+        typer.echo(json_text({**total, "devices": rows}))
         return
     if fmt is not Format.TABLE:
         _print_rows(rows, fmt)
@@ -247,7 +222,7 @@ def _show_prometheus(
         table.add_column(column)
     for row in rows:
         table.add_row(*(_text(row[c]) for c in columns))
-    console = _console()
+    console = table_console()
     console.print(table)
     for key, value in total.items():
         console.print(f"{key}: {_cell(value)}", markup=False)
@@ -260,9 +235,21 @@ def export(
         int, typer.Option(help=f"Most runs exported, newest first (1 to {o.LIMIT_MAX}).")
     ] = 100_000,
     project: Annotated[str | None, typer.Option(help="Only this project.")] = None,
+    period: PeriodOpt = None,
+    last: LastOpt = None,
+    as_of: AsOfOpt = None,
     db: o.DbUrl = None,
 ) -> None:
-    """Export runs (csv, json, or codecarbon: CodeCarbon's emissions.csv columns)."""
+    """Export runs (csv, json, or codecarbon: CodeCarbon's emissions.csv columns).
+
+    With ``--period`` or ``--last``: the period's lines instead (each root run's share
+    of the period, node idle energy), which add up to ``greenai runs totals``."""
+    if period is not None or last is not None or as_of is not None:
+        if format not in (Format.CSV, Format.JSON):
+            raise ConfigError("format", format.value, "csv or json for a period's lines")
+        projects = [project] if project else None
+        export_lines(period, last, projects, as_of, o.OutputFormat(format.value), db)
+        return
     limit = o.check_limit(limit)
     ledger = _open(db)
     try:

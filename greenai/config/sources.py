@@ -110,7 +110,7 @@ def _named_file(named: str, cwd: Path, uid: int | None, safe: SafeDirs) -> tuple
     """The file ``GREENAI_CONFIG`` names: used even when untrusted, with a warning."""
     try:
         path = Path(named).expanduser()
-    except RuntimeError:  # ~name of an unknown user
+    except (RuntimeError, ValueError):  # ~name of an unknown user, a NUL in the name
         path = Path(named)
     path = path if path.is_absolute() else cwd / path
     try:
@@ -245,6 +245,6 @@ def _absolute(raw: str | Path, base: Path) -> str | Path:
         return raw
     try:
         path = Path(raw).expanduser() if isinstance(raw, Path) else Path(raw.strip()).expanduser()
-    except RuntimeError:  # ~name of an unknown user: refused by the key's parser
+    except (RuntimeError, ValueError):  # ~name of an unknown user, a NUL: the parser refuses
         return raw
     return path if path.is_absolute() else base / path

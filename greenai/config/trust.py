@@ -225,7 +225,7 @@ def _expanded(entry: str) -> Path | None:
         return None
     try:
         return Path(entry).expanduser()
-    except RuntimeError:  # ~name of an unknown user
+    except (RuntimeError, ValueError):  # ~name of an unknown user, a NUL in the name
         return None
 
 

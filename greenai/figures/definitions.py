@@ -102,6 +102,15 @@ ENERGY_BOUNDARY = Definition(
     "IT energy of the runs plus the node idle energy the agents measured between them.",
 )
 
+EMISSIONS_LOCATION = Definition(
+    "emissions_kg",
+    "Emissions (location-based)",
+    "kgCO2e",
+    True,
+    "Facility energy (IT energy x PUE) x the average emission factor of the grid where "
+    "the energy was drawn.",
+)
+
 DEFINITIONS: dict[str, Definition] = {
     d.key: d
     for d in (
@@ -114,6 +123,7 @@ DEFINITIONS: dict[str, Definition] = {
         MEASURED_SHARE,
         ENERGY_RUNS_ONLY,
         ENERGY_BOUNDARY,
+        EMISSIONS_LOCATION,
     )
 }
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 J_PER_WH = 3600.0
 J_PER_KWH = 3.6e6
 G_PER_KG = 1000.0
+KG_PER_T = 1000.0
 MISSING = "–"
 
 _WH_UNITS = (("GWh", 1e9 * J_PER_WH), ("MWh", 1e6 * J_PER_WH), ("kWh", J_PER_KWH),
@@ -28,6 +29,11 @@ _MASS_UNITS = (("t", 1e3), ("kg", 1.0), ("g", 1e-3), ("mg", 1e-6))
 def kwh(energy_j: float) -> float:
     """Joules in kWh."""
     return energy_j / J_PER_KWH
+
+
+def tonnes(mass_kg: float) -> float:
+    """Kilograms in tonnes."""
+    return mass_kg / KG_PER_T
 
 
 def joules(energy_kwh: float) -> float:

@@ -1,171 +1,20 @@
-"""Overview figures on run totals: KPIs and their change, energy over time, the largest
-consumers, and how far the figures can be trusted (measurement methods, quality issues).
+"""How far the figures can be trusted: IT energy by measurement method, and the runs in
+each data-quality group of the flag registry.
 
-Pure functions on the DataFrames of :mod:`greenai.queries.frames` (no Streamlit), for the
-dashboard, the reports and the CLI. Totals must be given root runs only, so that no joule
-is counted twice.
+Pure functions on the DataFrames of :mod:`greenai.queries.frames` (no Streamlit). Totals
+must be given root runs only, so that no joule is counted twice. A period's totals, its
+change and its breakdowns come from :mod:`greenai.figures.frame`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from greenai.figures import definitions as defs
 from greenai.figures import flags as fl
 
-KPI_NAMES = (
-    "energy_j",
-    "facility_energy_j",
-    "emissions_kg",
-    "runs",
-    "tokens_output",
-    "tokens_input",
-    "j_per_output_token",
-)
 METHODS = ("counter", "power", "model")
-
-
-def previous_period(start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """The period of the same length just before ``[start, end)``."""
-    return start - (end - start), start
-
-
-def kpis(runs: pd.DataFrame) -> dict[str, float]:
-    """Totals of root runs.
-
-    Returns:
-        ``energy_j`` (IT), ``facility_energy_j``, ``emissions_kg`` (location-based),
-        ``runs``, ``tokens_output``, ``tokens_input`` and ``j_per_output_token``: the IT
-        energy of the runs that produced output tokens over those tokens (NaN if none).
-    """
-
-    def total(column: str) -> float:
-        return float(runs[column].fillna(0).sum()) if not runs.empty else 0.0
-
-    producing = runs[runs["tokens_output"].fillna(0) > 0] if not runs.empty else runs
-    tokens = float(producing["tokens_output"].sum()) if not producing.empty else 0.0
-    energy_producing = float(producing["energy_j"].fillna(0).sum()) if tokens else 0.0
-    return {
-        "energy_j": total("energy_j"),
-        "facility_energy_j": total("facility_energy_j"),
-        "emissions_kg": total("emissions_kg"),
-        "runs": float(len(runs)),
-        "tokens_output": total("tokens_output"),
-        "tokens_input": total("tokens_input"),
-        "j_per_output_token": defs.j_per_token(energy_producing, tokens),
-    }
-
-
-def kpi_changes(current: dict[str, float], previous: dict[str, float]) -> dict[str, float | None]:
-    """Relative change of each KPI against the previous period (0.12 = +12%).
-
-    None where the previous value is zero or unknown (no meaningful ratio).
-    """
-    out: dict[str, float | None] = {}
-    for name, now in current.items():
-        before = previous.get(name)
-        if before is None or pd.isna(before) or before == 0 or pd.isna(now):
-            out[name] = None
-        else:
-            out[name] = (now - before) / abs(before)
-    return out
-
-
-def time_step(start: datetime | None, end: datetime | None) -> str:
-    """A bucket size that gives a readable chart: ``D`` (day), ``W`` (week) or ``MS`` (month)."""
-    if start is None or end is None:
-        return "MS"
-    days = (end - start).total_seconds() / 86400.0
-    if days <= 62:
-        return "D"
-    if days <= 370:
-        return "W"
-    return "MS"
-
-
-def _top_groups(runs: pd.DataFrame, by: str, keep: int) -> pd.Series:
-    """The ``by`` column with missing values as ``(none)`` and beyond ``keep`` as ``other``."""
-    labels = runs[by].astype(object).where(runs[by].notna(), "(none)").astype(str)
-    ranked = runs["energy_j"].groupby(labels).sum().sort_values(ascending=False)
-    top = set(ranked.index[:keep])
-    return labels.where(labels.isin(top), "other")
-
-
-def energy_over_time(
-    runs: pd.DataFrame, *, by: str = "project", step: str = "D", keep: int = 7
-) -> pd.DataFrame:
-    """Energy and emissions per time bucket (by start time, UTC) and group.
-
-    Args:
-        runs: Root runs.
-        by: Column to stack by (``project``, ``phase``, ``model``...).
-        step: Pandas period alias: ``D``, ``W`` or ``MS``.
-        keep: Largest groups kept by name; the rest are summed as ``other``.
-
-    Returns:
-        Columns ``period`` (bucket start, aware UTC), ``group``, ``energy_j``,
-        ``facility_energy_j``, ``emissions_kg``, ``runs``.
-    """
-    columns = ["period", "group", "energy_j", "facility_energy_j", "emissions_kg", "runs"]
-    if runs.empty:
-        return pd.DataFrame(columns=columns)
-    frame = runs.assign(group=_top_groups(runs, by, keep))
-    started = pd.to_datetime(frame["started_at"], utc=True)
-    if step == "W":
-        period = started.dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
-    elif step == "MS":
-        period = started.dt.tz_localize(None).dt.to_period("M").dt.start_time
-    else:
-        period = started.dt.tz_localize(None).dt.floor("D")
-    frame["period"] = period.dt.tz_localize("UTC")
-    out = (
-        frame.groupby(["period", "group"], sort=True)
-        .agg(
-            energy_j=("energy_j", "sum"),
-            facility_energy_j=("facility_energy_j", "sum"),
-            emissions_kg=("emissions_kg", "sum"),
-            runs=("id", "size"),
-        )
-        .reset_index()
-    )
-    return out[columns]
-
-
-def largest_consumers(
-    runs: pd.DataFrame, by: Sequence[str] = ("project", "model"), n: int = 10
-) -> pd.DataFrame:
-    """The ``n`` groups that drew the most IT energy, with their share of the total.
-
-    Returns:
-        The ``by`` columns (missing values as ``(none)``), ``runs``, ``energy_j``,
-        ``facility_energy_j``, ``emissions_kg``, ``tokens_output``, ``share``.
-    """
-    columns = [*by, "runs", "energy_j", "facility_energy_j", "emissions_kg", "tokens_output",
-               "share"]  # fmt: skip
-    if runs.empty:
-        return pd.DataFrame(columns=columns)
-    frame = runs.copy()
-    for key in by:
-        frame[key] = frame[key].astype(object).where(frame[key].notna(), "(none)").astype(str)
-    out = (
-        frame.groupby(list(by), sort=False)
-        .agg(
-            runs=("id", "size"),
-            energy_j=("energy_j", "sum"),
-            facility_energy_j=("facility_energy_j", "sum"),
-            emissions_kg=("emissions_kg", "sum"),
-            tokens_output=("tokens_output", "sum"),
-        )
-        .reset_index()
-    )
-    total = float(out["energy_j"].sum())
-    out["share"] = out["energy_j"] / total if total else 0.0
-    out = out.sort_values("energy_j", ascending=False, kind="stable").head(n)
-    return out.reset_index(drop=True)[columns]
 
 
 def _kind_entries(by_kind: Any) -> list[tuple[str, float, str]]:

@@ -47,10 +47,10 @@ Keys of report.json (stable; energies in kWh, emissions in tCO2e, shares in [0, 
 
 from __future__ import annotations
 
+from greenai.figures.periods import Period, last_period, parse_period
 from greenai.reports.api import FORMATS, EmptyPeriodError, ReportResult, build_report, report
 from greenai.reports.html import render_html
 from greenai.reports.outputs import write_report
-from greenai.reports.periods import Period, last_period, parse_period
 
 __all__ = [
     "FORMATS",

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from greenai.errors import ConfigError, GreenAIError, StorageError
+from greenai.figures.periods import Period, last_period, parse_as_of, parse_period
 from greenai.reports.outputs import FORMATS
-from greenai.reports.periods import Period, last_period, parse_as_of, parse_period
 
 if TYPE_CHECKING:
     from greenai.config import Settings
@@ -48,7 +48,7 @@ class ReportResult:
 def _as_of(value: datetime | str | None, timezone: str) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            from greenai.reports.periods import zone
+            from greenai.figures.periods import zone
 
             value = value.replace(tzinfo=zone(timezone))
         return value.astimezone(UTC).replace(microsecond=0)

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from greenai.errors import ConfigError
+from greenai.figures.frame import PeriodLines, Selection, read_lines, total
+from greenai.figures.inputs import ReportInputs
+from greenai.figures.lines import Defaults, missing, records
+from greenai.figures.periods import Period
+from greenai.figures.scope import SCOPE2, SCOPE3_CLOUD
 from greenai.figures.units import J_PER_KWH
 from greenai.reports import compute as c
 from greenai.reports.api import EmptyPeriodError
 from greenai.reports.esrs import esrs_rows
-from greenai.reports.lines import Defaults, missing, records, run_lines
-from greenai.reports.node import HostProfile, host_profiles, node_lines
-from greenai.reports.periods import Period
 from greenai.reports.quality import data_quality
-from greenai.reports.scope import SCOPE2, SCOPE3_CLOUD, MarketFactors, apply_market, scope_of
-from greenai.reports.sources import ReportInputs, load_inputs
 
 if TYPE_CHECKING:
     from greenai.config import Settings
@@ -64,47 +64,8 @@ def inputs_hash(inputs: ReportInputs, context: Mapping[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def _configured_profile(settings: Settings) -> HostProfile:
-    from greenai.emissions import resolve_factor
-
-    factor = resolve_factor(settings)
-    location = factor.location if factor.location not in ("unset", "world") else "unknown"
-    return HostProfile(
-        scope_of(settings.cloud_provider),
-        settings.country,
-        settings.region,
-        location,
-        settings.pue,
-        factor.intensity_g_per_kwh,
-        factor.source,
-        factor.codecarbon_version,
-    )
-
-
-class _Lines:
-    """The report's lines, and each period's share of them."""
-
-    def __init__(self, inputs: ReportInputs, settings: Settings) -> None:
-        self.inputs = inputs
-        self.market = MarketFactors.from_settings(settings)
-        self.defaults = Defaults(settings.wue, settings.price_per_kwh, settings.currency)
-        self.runs = apply_market(run_lines(inputs.runs, self.defaults), self.market)
-        self.profiles = host_profiles(self.runs)
-        self.default_profile = _configured_profile(settings) if len(inputs.nodes) else None
-
-    def period(self, period: Period) -> tuple[pd.DataFrame, list[str]]:
-        start_s, end_s = period.start_utc.timestamp(), period.end_utc.timestamp()
-        runs = c.in_period(self.runs, self.inputs.series, start_s, end_s)
-        if self.default_profile is None:
-            return runs, []
-        nodes, notes = node_lines(
-            self.inputs.nodes, runs, self.profiles, self.default_profile, start_s, end_s,
-            self.defaults,
-        )  # fmt: skip
-        if not len(nodes):
-            return runs, notes
-        nodes = apply_market(nodes, self.market)
-        return pd.concat([runs, nodes], ignore_index=True), notes
+def _lines_of(lines: PeriodLines, period: Period) -> tuple[pd.DataFrame, list[str]]:
+    return lines.period(period.start_utc, period.end_utc)
 
 
 def _comparison(
@@ -124,10 +85,10 @@ def _comparison(
     }
 
 
-def _trend(lines: _Lines, period: Period) -> list[dict[str, Any]]:
+def _trend(lines: PeriodLines, period: Period) -> list[dict[str, Any]]:
     rows = []
     for part in period.subperiods():
-        figures = c.headline(lines.period(part)[0])
+        figures = c.headline(_lines_of(lines, part)[0])
         rows.append(
             {
                 "label": part.label,
@@ -149,8 +110,8 @@ def _energy_lines(lines: pd.DataFrame) -> list[dict[str, Any]]:
         {
             "line": "tracked_runs",
             "host_id": None,
-            "energy_it_kwh": c.rnd(c.total(runs["energy_it_j"]) / J_PER_KWH),
-            "energy_facility_kwh": c.rnd(c.total(runs["facility_j"]) / J_PER_KWH),
+            "energy_it_kwh": c.rnd(total(runs["energy_it_j"]) / J_PER_KWH),
+            "energy_facility_kwh": c.rnd(total(runs["facility_j"]) / J_PER_KWH),
         }
     )
     for row in records(s2[s2["kind"] == "node"].sort_values("id")):
@@ -187,9 +148,9 @@ def _water_cost(lines: pd.DataFrame) -> dict[str, Any]:
         if not missing(amount):
             costs.setdefault(currency or "", []).append(float(amount))
     return {
-        "water_l": c.rnd(c.total(known)) if known else None,
+        "water_l": c.rnd(total(known)) if known else None,
         "cost": [
-            {"currency": cur or None, "amount": c.rnd(c.total(vals), 2)}
+            {"currency": cur or None, "amount": c.rnd(total(vals), 2)}
             for cur, vals in sorted(costs.items())
         ],
     }
@@ -210,18 +171,15 @@ def _mix_source() -> str:
 
 def _read(
     ledger: Ledger, period: Period, projects: Sequence[str], as_of: datetime, settings: Settings
-) -> ReportInputs:
+) -> PeriodLines:
     """Reads what the period, the previous period, the year before and the trend need."""
     compared = (period, period.previous(), period.year_before(), *period.subperiods())
-    boundaries = {p.start_utc for p in compared} | {p.end_utc for p in compared}
-    return load_inputs(
+    return read_lines(
         ledger,
-        window_start=min(p.start_utc for p in compared),
-        window_end=period.end_utc,
-        boundaries=sorted(boundaries),
-        projects=sorted(set(projects)),
+        [(p.start_utc, p.end_utc) for p in compared],
+        settings=settings,
         as_of=as_of,
-        tiers=[t for t, _ in settings.series_tiers],
+        selection=Selection(projects=tuple(sorted(set(projects)))),
     )
 
 
@@ -246,7 +204,7 @@ def _figures(
     return {
         "boundary": _boundary(current),
         **c.headline(current),
-        "energy_facility_mwh": c.rnd(c.total(scope2["facility_j"]) / J_PER_KWH / 1000.0, 9),
+        "energy_facility_mwh": c.rnd(total(scope2["facility_j"]) / J_PER_KWH / 1000.0, 9),
         "energy_lines": _energy_lines(current),
         "energy_mix": {**c.energy_mix(current, mix_of), "source": _mix_source()},
         "scope2_location_factors": c.factor_rows(scope2),
@@ -278,9 +236,8 @@ def build(
     if period.start_utc >= as_of:
         accepted = f"a period that starts before the as-of time {as_of.isoformat()}"
         raise ConfigError("period", period.label, accepted)
-    inputs = _read(ledger, period, projects, as_of, settings)
-    lines = _Lines(inputs, settings)
-    current, notes = lines.period(period)
+    lines = _read(ledger, period, projects, as_of, settings)
+    current, notes = _lines_of(lines, period)
     if not len(current):
         raise EmptyPeriodError(_empty_message(period, projects, as_of))
     report = {**_header(period, as_of, projects), **_figures(current, mix_of)}
@@ -290,7 +247,7 @@ def build(
         ("previous_period", period.previous()),
         ("previous_year", period.year_before()),
     ):
-        report[key] = _comparison(other, c.headline(lines.period(other)[0]), report)
+        report[key] = _comparison(other, c.headline(_lines_of(lines, other)[0]), report)
     report["data_quality"] = data_quality(
         current,
         as_of_s=as_of.timestamp(),
@@ -299,7 +256,7 @@ def build(
     )
     report["esrs_mapping"] = esrs_rows(report)
     report["runs"] = c.appendix(current)
-    report["inputs_sha256"] = inputs_hash(inputs, _context(report, lines.defaults))
+    report["inputs_sha256"] = inputs_hash(lines.inputs, _context(report, lines.defaults))
     return report
 
 

@@ -1,24 +1,24 @@
 """A report's figures: pure functions over report lines (DataFrames).
 
-Lines come from :mod:`greenai.reports.lines` (runs) and :mod:`greenai.reports.node` (node
-idle energy). :func:`in_period` applies a period's shares; the other functions add lines up.
-Sums use :func:`math.fsum` in line order, so the same lines give the same figures to the
-last bit; figures are rounded once, at the end, to fixed decimals (:func:`rnd`).
+A period's lines come from the figures layer (:class:`greenai.figures.frame.PeriodLines`:
+run lines split at the period's edges, then node idle energy); these functions add them
+up for the report. Sums use :func:`math.fsum` in line order, so the same lines give the
+same figures to the last bit on every surface; figures are rounded once, at the end, to
+fixed decimals (:func:`rnd`).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from greenai.figures.definitions import kwh_per_million_tokens, share, stored
-from greenai.figures.units import J_PER_KWH
-from greenai.reports.lines import missing, records
-from greenai.reports.scope import SCOPE2, SCOPE3_CLOUD, market_basis_label
-from greenai.reports.split import period_shares
+from greenai.figures.definitions import share, stored
+from greenai.figures.frame import total, totals
+from greenai.figures.lines import missing, records
+from greenai.figures.scope import SCOPE2, market_basis_label
+from greenai.figures.units import J_PER_KWH, kwh, tonnes
 
 __all__ = [
     "appendix",
@@ -26,15 +26,11 @@ __all__ = [
     "factor_rows",
     "group_rows",
     "headline",
-    "in_period",
     "market_rows",
     "rnd",
-    "total",
 ]
 
 DECIMALS = 6
-SCALED = ("energy_it_j", "facility_j", "measured_j", "loc_kg", "market_kg",
-          "tokens_input", "tokens_output", "water_l", "cost")  # fmt: skip
 MIX_FAMILIES = ("fossil", "nuclear", "renewable")
 
 
@@ -46,39 +42,9 @@ def rnd(value: float | None, decimals: int = DECIMALS) -> float | None:
     return 0.0 if out == 0 else out
 
 
-def total(values: Iterable[Any]) -> float:
-    """The exact (fsum) sum of the values present (None and NaN left out)."""
-    return math.fsum(float(v) for v in values if not missing(v))
-
-
-def in_period(
-    lines: pd.DataFrame, series: Mapping[str, pd.DataFrame], start_s: float, end_s: float
-) -> pd.DataFrame:
-    """The run lines with a share in ``[start_s, end_s)``, figures scaled by that share.
-
-    Adds ``share`` and ``split_method``; keeps line order.
-    """
-    if not len(lines):
-        return lines.assign(share=pd.Series(dtype=float), split_method=pd.Series(dtype=object))
-    shares = period_shares(lines, start_s, end_s, series)
-    out = lines.assign(share=shares["share"], split_method=shares["split_method"].astype(object))
-    out = out[out["share"] > 0].copy()
-    for column in SCALED:
-        if column in out:
-            out[column] = out[column].astype(float) * out["share"]
-    return out.reset_index(drop=True)
-
-
-def _tokens(lines: pd.DataFrame) -> tuple[float, float]:
-    """(tokens, IT J of the runs that counted tokens)."""
-    tokens = [float(i) + float(o) for i, o in zip(lines["tokens_input"], lines["tokens_output"],
-                                                   strict=True)]  # fmt: skip
-    energy = [e for e, t in zip(lines["energy_it_j"], tokens, strict=True) if t > 0]
-    return math.fsum(tokens), total(energy)
-
-
 def headline(lines: pd.DataFrame) -> dict[str, Any]:
-    """Totals of a period's lines (Scope 2 energy, both Scope 2 results, cloud Scope 3).
+    """Totals of a period's lines (Scope 2 energy, both Scope 2 results, cloud Scope 3),
+    from the figures layer's :func:`~greenai.figures.frame.totals`, rounded once.
 
     Returns:
         energy_it_kwh, energy_facility_kwh, scope2_location_tco2e, scope2_market_tco2e,
@@ -86,27 +52,24 @@ def headline(lines: pd.DataFrame) -> dict[str, Any]:
         scope3_cloud_tco2e, measured_share, runs_count, tokens, tokens_energy_it_kwh (IT
         energy of the runs that counted tokens, every scope) and kwh_per_million_tokens.
     """
+    figures = totals(lines)
     s2 = lines[lines["scope"] == SCOPE2]
-    s3 = lines[lines["scope"] == SCOPE3_CLOUD]
-    it_j = total(s2["energy_it_j"])
-    tokens, token_j = _tokens(lines)
-    per_m = stored(kwh_per_million_tokens(token_j, tokens))
     return {
-        "energy_it_kwh": rnd(it_j / J_PER_KWH),
-        "energy_facility_kwh": rnd(total(s2["facility_j"]) / J_PER_KWH),
-        "scope2_location_tco2e": rnd(total(s2["loc_kg"]) / 1000.0),
-        "scope2_market_tco2e": rnd(total(s2["market_kg"]) / 1000.0),
+        "energy_it_kwh": rnd(kwh(figures["scope2_energy_j"])),
+        "energy_facility_kwh": rnd(kwh(figures["scope2_facility_energy_j"])),
+        "scope2_location_tco2e": rnd(tonnes(figures["scope2_location_kg"])),
+        "scope2_market_tco2e": rnd(tonnes(figures["scope2_market_kg"])),
         "scope2_market_basis": market_basis_label(
             [b for b, e in zip(s2["market_basis"], s2["facility_j"], strict=True) if e > 0]
         ),
-        "scope3_cloud_energy_it_kwh": rnd(total(s3["energy_it_j"]) / J_PER_KWH),
-        "scope3_cloud_energy_facility_kwh": rnd(total(s3["facility_j"]) / J_PER_KWH),
-        "scope3_cloud_tco2e": rnd(total(s3["loc_kg"]) / 1000.0),
-        "measured_share": rnd(stored(share(total(s2["measured_j"]), it_j))),
-        "runs_count": int((lines["kind"] == "run").sum()),
-        "tokens": round(tokens),
-        "tokens_energy_it_kwh": rnd(token_j / J_PER_KWH),
-        "kwh_per_million_tokens": rnd(per_m),
+        "scope3_cloud_energy_it_kwh": rnd(kwh(figures["scope3_cloud_energy_j"])),
+        "scope3_cloud_energy_facility_kwh": rnd(kwh(figures["scope3_cloud_facility_energy_j"])),
+        "scope3_cloud_tco2e": rnd(tonnes(figures["scope3_cloud_kg"])),
+        "measured_share": rnd(stored(figures["scope2_measured_share"])),
+        "runs_count": int(figures["runs"]),
+        "tokens": round(figures["tokens"]),
+        "tokens_energy_it_kwh": rnd(kwh(figures["tokens_energy_j"])),
+        "kwh_per_million_tokens": rnd(stored(figures["kwh_per_million_tokens"])),
     }
 
 

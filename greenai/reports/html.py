@@ -1,51 +1,148 @@
-"""The report as one self-contained HTML document (inline CSS and SVG charts, no script)."""
+"""The report as one self-contained HTML document (inline CSS and SVG charts, no script).
+
+The report dict holds energies in kWh and emissions in tCO2e at fixed precision (as in
+report.json); the document shows each figure in a unit that fits it, from
+:mod:`greenai.figures.units`: a headline figure in its own unit (``39.9 MWh``,
+``180 J``, ``6.81 tCO2e``), a table column (or a row of the comparison table) in one unit
+chosen for all its cells (:class:`Column`), three significant digits and thousands
+separators. The ESRS mapping keeps the units ESRS prescribes (MWh, tCO2e), with the
+values exactly as in report.json.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from greenai.errors import GreenAIError
+from greenai.figures import units
 from greenai.reports import charts
 from greenai.reports.caveats import LABELS
 
-__all__ = ["render_html"]
+__all__ = ["Column", "energy_column", "mass_column", "render_html"]
 
 TEMPLATE = "report.html.j2"
+DASH = "—"
+"""What the document shows for a figure that is unknown."""
+
+
+def _kg(tonnes: float) -> float:
+    """The report dict's tCO2e in the kg that :func:`units.mass_scale` takes."""
+    return tonnes * units.KG_PER_T
+
+
+@dataclass(frozen=True)
+class Column:
+    """One unit for every cell of a table column.
+
+    Attributes:
+        unit: The unit shown in the header (``MWh``, ``J``, ``kg``).
+        per: Base units (J or kg) per ``unit``.
+        base: The report's value (kWh or tCO2e) in base units.
+    """
+
+    unit: str
+    per: float
+    base: Callable[[float], float]
+
+    def scaled(self, value: float | None) -> float | None:
+        """``value`` (kWh or tCO2e) in :attr:`unit`; None when unknown."""
+        if value is None or not math.isfinite(float(value)):
+            return None
+        return self.base(float(value)) / self.per
+
+    def __call__(self, value: float | None) -> str:
+        """A cell: ``value`` in :attr:`unit`, three significant digits, no unit."""
+        scaled = self.scaled(value)
+        return DASH if scaled is None else units.significant(scaled)
+
+
+def _flat(values: Iterable[Any]) -> list[float | None]:
+    out: list[float | None] = []
+    for value in values:
+        if value is None or isinstance(value, int | float):
+            out.append(None if value is None else float(value))
+        elif isinstance(value, str):
+            raise TypeError(f"a figure, not text: {value!r}")
+        else:
+            out.extend(_flat(value))
+    return out
+
+
+def energy_column(*values: Any) -> Column:
+    """The column of energies ``values`` in kWh (numbers, None, or iterables of them)."""
+    unit, per = units.energy_scale(units.joules(v) for v in _flat(values) if v is not None)
+    return Column(unit, per, units.joules)
+
+
+def mass_column(*values: Any) -> Column:
+    """The column of emissions ``values`` in tCO2e (numbers, None, or iterables of them)."""
+    unit, per = units.mass_scale(_kg(v) for v in _flat(values) if v is not None)
+    return Column(unit, per, _kg)
+
+
+def _kg_column(*values: Any) -> Column:
+    """The column of emissions ``values`` already in kg (the runs of the appendix)."""
+    unit, per = units.mass_scale(_flat(values))
+    return Column(unit, per, float)
+
+
+def _energy(value_kwh: float | None) -> str:
+    """A figure on its own: ``39.9 MWh``, ``180 J``; ``—`` when unknown."""
+    return DASH if value_kwh is None else units.format_energy(units.joules(value_kwh))
+
+
+def _mass(value_t: float | None) -> str:
+    """A figure on its own: ``6.81 tCO2e``, ``244 kgCO2e``; ``—`` when unknown."""
+    return DASH if value_t is None else units.format_mass(_kg(value_t))
+
+
+def _exact(value: Any) -> str:
+    """A value exactly as report.json holds it (fixed decimals), thousands separated."""
+    if value is None:
+        return DASH
+    text = f"{float(value):,.9f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def _fixed(decimals: int) -> Any:
     def render(value: Any) -> str:
         if value is None:
-            return "—"
+            return DASH
         return f"{float(value):,.{decimals}f}"
 
     return render
 
 
 def _pct(value: Any) -> str:
-    return "—" if value is None else f"{float(value) * 100:.1f} %"
+    return DASH if value is None else f"{float(value) * 100:.1f} %"
 
 
 def _change(value: Any) -> str:
-    return "—" if value is None else f"{float(value) * 100:+.1f} %"
+    return DASH if value is None else f"{float(value) * 100:+.1f} %"
 
 
 def _dash(value: Any) -> str:
-    return "—" if value is None or value == "" else str(value)
+    return DASH if value is None or value == "" else str(value)
 
 
 def _when(value: Any) -> str:
     """``2026-07-01T06:00:00Z`` -> ``2026-07-01 06:00``."""
-    return "—" if not value else str(value).replace("T", " ")[:16]
+    return DASH if not value else str(value).replace("T", " ")[:16]
+
+
+def _entries(mapping: Mapping[str, Any], keys: Iterable[str]) -> list[Any]:
+    """``mapping``'s values at ``keys``, in their order."""
+    return [mapping[key] for key in keys]
 
 
 FILTERS = {
-    "kwh": _fixed(3),
-    "mwh": _fixed(6),
-    "t": _fixed(6),
-    "kg": _fixed(3),
+    "energy": _energy,
+    "mass": _mass,
+    "exact": _exact,
     "g": _fixed(3),
     "n0": _fixed(0),
     "n2": _fixed(2),
@@ -54,45 +151,62 @@ FILTERS = {
     "dash": _dash,
     "when": _when,
 }
+GLOBALS = {
+    "energy_column": energy_column,
+    "mass_column": mass_column,
+    "kg_column": _kg_column,
+    "entries": _entries,
+}
+
+
+def _scaled(column: Column, values: Sequence[float | None]) -> list[float]:
+    return [column.scaled(v) or 0.0 for v in values]
 
 
 def _charts(report: Mapping[str, Any]) -> dict[str, str]:
     """The charts: energy by project, emissions by period, energy intensity trend, mix."""
+    by_project = [(row["energy_it_kwh"], row["cloud_energy_it_kwh"])
+                  for row in report["by_project"]]  # fmt: skip
+    energy = energy_column(by_project)
     projects = [
-        (row["project"] or "(no project)", [row["energy_it_kwh"] or 0.0,
-                                             row["cloud_energy_it_kwh"] or 0.0])
-        for row in report["by_project"]
-    ]  # fmt: skip
+        (row["project"] or "(no project)", _scaled(energy, values))
+        for row, values in zip(report["by_project"], by_project, strict=True)
+    ]
     periods = [report["previous_year"], report["previous_period"], report]
     keys = (
         ("Scope 2 location-based", "scope2_location_tco2e"),
         ("Scope 2 market-based", "scope2_market_tco2e"),
         ("Scope 3 cat. 1 (cloud)", "scope3_cloud_tco2e"),
     )
+    emitted = [(name, [p.get(key) for p in periods]) for name, key in keys]
+    mass = mass_column([values for _, values in emitted])
     trend = report["intensity_trend"]
+    intensity = energy_column(row["kwh_per_million_tokens"] for row in trend)
     mix = report["energy_mix"]
     families = ("fossil", "nuclear", "renewable", "unknown")
+    mixed = [mix.get(f"{f}_kwh") for f in families]
+    mix_unit = energy_column(mixed)
     return {
         "projects": charts.stacked_bars(
-            projects, ["Scope 2 (on premises)", "Scope 3 cat. 1 (cloud)"], "kWh (IT)",
-            "IT energy by project",
+            projects, ["Scope 2 (on premises)", "Scope 3 cat. 1 (cloud)"],
+            f"{energy.unit} (IT)", "IT energy by project",
         ),
         "emissions": charts.grouped_columns(
             [p["period_label"] for p in periods],
-            [(name, [p.get(key) for p in periods]) for name, key in keys],
-            "tCO2e",
+            [(name, [mass.scaled(v) for v in values]) for name, values in emitted],
+            f"{mass.unit}CO2e",
             "Emissions by period",
         ),
         "trend": charts.column_chart(
             [row["label"] for row in trend],
-            [row["kwh_per_million_tokens"] for row in trend],
-            "kWh per million tokens",
+            [intensity.scaled(row["kwh_per_million_tokens"]) for row in trend],
+            f"{intensity.unit} per million tokens",
             "Energy intensity trend",
         ),
         "mix": charts.stacked_bars(
-            [("Facility energy", [mix.get(f"{f}_kwh") or 0.0 for f in families])],
+            [("Facility energy", _scaled(mix_unit, mixed))],
             [f.capitalize() for f in families],
-            "kWh",
+            mix_unit.unit,
             "Energy mix",
             charts.MIX_COLORS,
         ),
@@ -112,6 +226,7 @@ def _environment() -> Any:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
     return env
 
 

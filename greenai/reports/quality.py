@@ -10,12 +10,12 @@ from typing import Any
 import pandas as pd
 
 from greenai.figures import flags as fl
+from greenai.figures.lines import records
+from greenai.figures.scope import SCOPE2, SCOPE3_CLOUD
+from greenai.figures.split import SPLIT_NONE
 from greenai.figures.units import J_PER_KWH
 from greenai.reports.caveats import CAVEATS, LATE, RUNNING
 from greenai.reports.compute import rnd
-from greenai.reports.lines import records
-from greenai.reports.scope import SCOPE2, SCOPE3_CLOUD
-from greenai.reports.split import SPLIT_NONE
 
 __all__ = ["data_quality"]
 

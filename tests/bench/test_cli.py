@@ -97,21 +97,35 @@ def test_a_bad_flag_is_one_line_naming_the_key(tmp_path: Path) -> None:
     ]
 
 
-def test_demo_without_serving_records_its_runs(greenai_env: Path) -> None:
+def test_demo_records_into_its_own_located_ledger(greenai_env: Path) -> None:
     args = ["demo", "--no-serve", "--model", "gpt-tiny", "--repeats", "1", "--threads", "1"]
     result = CliRunner().invoke(app, args, catch_exceptions=False, env={"COLUMNS": "220"})
     assert result.exit_code == 0, result.output
     assert "demo finished" in result.output and "J/token" in result.output
-    assert "dashboard" not in result.output.split("demo finished")[1]
+    assert "dashboard:" not in result.output.split("demo finished")[1]  # not served
     assert list((greenai_env / "models").glob("gpt-tiny-*.pt"))  # cached for next time
-    ledger = Ledger.open()
+    demo_db = greenai_env / "demo" / "ledger.db"
+    assert not (greenai_env / "ledger.db").exists()  # the user's default ledger: untouched
+    ledger = Ledger.open(f"sqlite:///{demo_db}")
     try:
         runs = ledger.list_runs(project="greenai-demo")
     finally:
         ledger.close()
     assert len(runs) == 10 and all(r["status"] == "completed" for r in runs)
+    assert {r["country"] for r in runs} == {"USA"}
+    assert not [r["id"] for r in runs if "unknown_location" in (r["flags"] or [])]
+    said = " ".join(result.output.split())
+    assert f"ledger: sqlite:///{demo_db}" in said
+    assert "location: USA" in said and "--country" in said
+    assert f"greenai dashboard --db sqlite:///{demo_db}" in said
     if importlib.util.find_spec("greenai.reports") is not None:
-        assert list((greenai_env / "reports").glob("*/report.json")), result.output
+        written = list((greenai_env / "demo" / "reports").glob("*/report.json"))
+        assert written, result.output
+        report = json.loads(written[0].read_text(encoding="utf-8"))
+        assert report["runs_count"] == 10  # the report read the demo's ledger
+        assert report["data_quality"]["unknown_location"]["runs_count"] == 0
+        html = (written[0].parent / "report.html").read_text(encoding="utf-8")
+        assert "0.000 kWh" not in html
 
 
 def test_demo_goes_on_without_report_builder(

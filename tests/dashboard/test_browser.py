@@ -11,6 +11,7 @@ is skipped otherwise.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -35,6 +36,9 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 # Page url path -> charts it must draw with the seeded ledger (charts in hidden tabs draw none).
 PAGES = {"": 2, "compare": 3, "run_detail": 1, "data_quality": 1}
+FORMATTED = re.compile(r"-?\d{1,3}(,\d{3})*(\.\d{1,2})?( [µmkMGT]?(J|Wh|g|t)(CO2e)?(/token)?)?")
+"""A KPI as people read it: three significant digits or a whole count, thousands
+separated, with the unit that fits (``33.8 Wh``, ``769 mJ/token``, ``18,000``)."""
 
 pytestmark = pytest.mark.browser
 
@@ -168,6 +172,12 @@ def test_every_page_renders_in_chromium(server: str, seeded: Seeded, tmp_path: P
             page.goto(f"{server}/{path}{query}")
             _settle(page, charts)
             _check(page, path or "overview")
+        page.goto(f"{server}/")
+        _settle(page, PAGES[""])
+        figures = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        assert len(figures) >= 6
+        for shown in figures:  # formatted for people: a unit that fits, no raw floats
+            assert FORMATTED.fullmatch(shown.strip()), shown
         page.goto(f"{server}/compare")
         _settle(page, 3)
         page.get_by_role("tab", name="Prefill and decode").click()  # a lazy tab

@@ -1,13 +1,13 @@
-"""greenai.queries.overview on the seeded ledger's frames: KPIs, changes, time buckets,
-largest consumers, measurement methods, quality issues."""
+"""The Overview's figures on the seeded ledger's frames: changes, largest consumers
+(greenai.figures.frame), measurement methods and quality issues (greenai.queries)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import pandas as pd
 import pytest
 
+from greenai.figures import frame
 from greenai.figures.flags import COUNTED
 from greenai.ledger import Ledger
 from greenai.queries import RunFilter, devices_frame, runs_frame
@@ -26,34 +26,18 @@ def frames(seeded: Seeded, ledger_url: str):
     return roots, every, devices
 
 
-def test_kpis_and_changes(frames) -> None:
-    roots, every, _ = frames
-    figures = ov.kpis(roots)
-    assert figures["energy_j"] == 121850.0 and figures["runs"] == 20.0
-    assert figures["j_per_output_token"] == pytest.approx(13850 / 18000)
-    assert ov.kpis(every)["energy_j"] == 122350.0  # the child run would count twice
-    assert ov.kpi_changes({"a": 3.0, "b": 1.0}, {"a": 2.0, "b": 0.0}) == {"a": 0.5, "b": None}
-    empty = ov.kpis(roots.iloc[0:0])
-    assert empty["energy_j"] == 0.0 and pd.isna(empty["j_per_output_token"])
+def test_changes_are_relative_and_none_without_a_base() -> None:
+    assert frame.changes({"a": 3.0, "b": 1.0, "c": 1.0}, {"a": 2.0, "b": 0.0}) == {
+        "a": 0.5, "b": None, "c": None}  # fmt: skip
 
 
-def test_time_buckets() -> None:
-    day = datetime(2026, 1, 1, tzinfo=UTC)
-    assert ov.time_step(day, day + timedelta(days=30)) == "D"
-    assert ov.time_step(day, day + timedelta(days=365)) == "W"
-    assert ov.time_step(None, None) == "MS"
-    assert ov.previous_period(day, day + timedelta(days=7)) == (day - timedelta(days=7), day)
-
-
-def test_energy_over_time_and_consumers(frames) -> None:
+def test_largest_consumers_of_a_period(frames) -> None:
     roots, _, _ = frames
-    series = ov.energy_over_time(roots, by="phase", step="W")
-    assert series.groupby("group")["energy_j"].sum().to_dict() == {
-        "inference": 13850.0, "training": 108000.0}  # fmt: skip
-    assert all(p.weekday() == 0 for p in series["period"])  # weeks start on Monday
-    top = ov.largest_consumers(roots, by=("project",), n=1)
+    lines = roots.assign(share=1.0)  # whole runs: the period holds all of them
+    top = frame.largest(lines, by=("project",), n=1)
     assert list(top["project"]) == ["research"]
     assert top["share"].iloc[0] == pytest.approx(108000 / 121850)
+    assert frame.largest(lines.iloc[0:0]).empty
 
 
 def test_method_shares_split_mixed_kinds_by_device(frames) -> None:

@@ -84,6 +84,9 @@ ENVIRON = _environ(VALUE, 6)
 @example(environ={"GREENAI_POWERCAP_ROOT": "~nobody-here/x"})
 @example(environ={"GREENAI_FACTORS_FILE": huge("0")})  # a name too long for stat()
 @example(environ={"GREENAI_CONFIG": huge("0")})
+@example(environ={"GREENAI_CONFIG": "~\x00"})  # a NUL where a user name would be
+@example(environ={"GREENAI_SAFE_DIRS": "~\x00"})
+@example(environ={"GREENAI_FACTORS_FILE": "~\x00"})
 def test_hostile_environment_values_load_or_are_refused_in_one_line(
     tmp_path: Path, fuzz_count: FuzzCount, environ: dict[str, str]
 ) -> None:

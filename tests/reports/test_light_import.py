@@ -10,7 +10,7 @@ HEAVY = ("pandas", "sqlalchemy", "jinja2", "weasyprint", "codecarbon", "pynvml")
 
 def test_import_loads_nothing_heavy() -> None:
     code = (
-        "import sys, greenai.reports, greenai.reports.periods\n"
+        "import sys, greenai.reports, greenai.figures.periods\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

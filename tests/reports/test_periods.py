@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from greenai.errors import ConfigError
+from greenai.figures.periods import parse_as_of
 from greenai.reports import last_period, parse_period
-from greenai.reports.periods import parse_as_of
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from greenai.reports.sources import span_end
-from greenai.reports.split import SPLIT_NONE, SPLIT_SERIES, SPLIT_TIME, run_share
+from greenai.figures.inputs import span_end
+from greenai.figures.split import SPLIT_NONE, SPLIT_SERIES, SPLIT_TIME, run_share
 
 H = 3600.0
 

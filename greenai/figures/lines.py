@@ -3,7 +3,7 @@
 A line carries IT energy, facility energy (IT x PUE), the energy measured by hardware, the
 location-based factor stored with the run and its emissions, tokens, water and cost, the
 run's scope and its data-quality facts. Splitting by period happens later
-(:mod:`greenai.reports.split`).
+(:mod:`greenai.figures.split`).
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ from typing import Any
 import pandas as pd
 
 from greenai.figures import flags as fl
+from greenai.figures.inputs import _dt, span_end
+from greenai.figures.scope import scope_of
 from greenai.figures.units import J_PER_KWH
-from greenai.reports.scope import scope_of
-from greenai.reports.sources import _dt, span_end
 
 __all__ = ["LINE_COLUMNS", "Defaults", "iso_utc", "line_frame", "missing", "records", "run_lines"]
 
 
 LINE_COLUMNS = [
-    "id", "kind", "project", "phase", "model", "technique", "status", "host_id", "hosts",
+    "id", "kind", "project", "phase", "model", "technique", "hardware", "status", "host_id",
+    "hosts",
     "started_at", "ended_at", "start_s", "end_s", "updated_s", "scope", "country", "region",
     "location", "pue", "energy_it_j", "facility_j", "measured_j", "loc_intensity_g_per_kwh",
     "loc_source", "codecarbon_version", "loc_kg", "tokens_input", "tokens_output",
@@ -168,6 +169,7 @@ def _line(row: pd.Series, defaults: Defaults) -> dict[str, Any]:
         "phase": _str(row.get("phase")),
         "model": _str(row.get("model")),
         "technique": _str(row.get("technique")),
+        "hardware": _str(row.get("hardware")),
         "status": _str(row.get("status")),
         "host_id": _str(row.get("host_id")),
         "hosts": _hosts(row),

@@ -140,7 +140,7 @@ def apply_market(lines: pd.DataFrame, market: MarketFactors) -> pd.DataFrame:
         A copy with ``market_intensity_g_per_kwh``, ``market_basis``, ``market_source`` and
         ``market_kg`` (None for Scope 3 lines: dual reporting is a Scope 2 matter).
     """
-    from greenai.reports.lines import records
+    from greenai.figures.lines import records
 
     out = lines.copy()
     intensity: list[float | None] = []

@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 
 from greenai.figures import flags as fl
+from greenai.figures.lines import LINE_COLUMNS, Defaults, line_frame, records
 from greenai.figures.units import J_PER_KWH
-from greenai.reports.lines import LINE_COLUMNS, Defaults, line_frame, records
 
 __all__ = ["HostProfile", "host_profiles", "node_lines"]
 

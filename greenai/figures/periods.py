@@ -144,15 +144,21 @@ class Period:
                 raise
             raise ConfigError("period", self.label, _COMPARED) from exc
 
-    def subperiods(self) -> list[Period]:
-        """Slices for a trend: days up to 31 days, ISO weeks up to 92 days, else months.
-
-        Slices are clipped to the period; labels are the first day, ``2026-W27`` or
-        ``2026-07``.
-        """
+    @property
+    def slicing(self) -> Literal["day", "week", "month"]:
+        """How :meth:`subperiods` slices it: days up to 31 days, ISO weeks up to 92 days,
+        else months."""
         if self.days <= 31:
+            return "day"
+        return "week" if self.days <= 92 else "month"
+
+    def subperiods(self) -> list[Period]:
+        """Slices for a trend (see :attr:`slicing`), clipped to the period; labels are
+        the first day, ``2026-W27`` or ``2026-07``.
+        """
+        if self.slicing == "day":
             return [Period("range", d, d, self.timezone, d.isoformat()) for d in _days(self)]
-        if self.days <= 92:
+        if self.slicing == "week":
             return _weeks(self)
         out = []
         first = self.first_day

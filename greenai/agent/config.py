@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from greenai.errors import ConfigError
+from greenai.figures.tiers import tier_seconds
 
 DEFAULT_PORT = 9877
 DEFAULT_INTERVAL_S = 60.0
-_TIER = re.compile(r"^([1-9][0-9]*)([smhd])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def tier_width_s(tier: str) -> int:
@@ -20,10 +18,10 @@ def tier_width_s(tier: str) -> int:
     Raises:
         ConfigError: Not a number followed by s, m, h or d.
     """
-    match = _TIER.match(tier.strip())
-    if match is None:
-        raise ConfigError("series_tier", tier, "a tier such as 1s, 10s, 1m or 1h")
-    return int(match.group(1)) * _UNIT_S[match.group(2)]
+    try:
+        return tier_seconds(tier)
+    except ValueError:
+        raise ConfigError("series_tier", tier, "a tier such as 1s, 10s, 1m or 1h") from None
 
 
 @dataclass(frozen=True)

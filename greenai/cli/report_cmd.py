@@ -160,15 +160,16 @@ def prepare_folder(folder: Path) -> list[Path]:
     Raises:
         ConfigError: It is not a folder, or it cannot be created.
     """
-    if folder.exists() and not folder.is_dir():
-        raise ConfigError("out", str(folder), "a folder, and this is not a folder (a file is "
-                          "never overwritten)")  # fmt: skip
-    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    missing: list[Path] = []
     try:
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError("out", str(folder), "a folder, and this is not a folder (a file "
+                              "is never overwritten)")  # fmt: skip
+        missing = [p for p in (folder, *folder.parents) if not p.exists()]
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # a name too long, no permission, a NUL
         _remove_empty(missing)
-        reason = exc.strerror or str(exc)
+        reason = getattr(exc, "strerror", None) or str(exc)
         raise ConfigError("out", str(folder), f"a folder that can be created ({reason})") from exc
     return missing
 

@@ -238,9 +238,20 @@ def export(
     period: PeriodOpt = None,
     last: LastOpt = None,
     as_of: AsOfOpt = None,
+    include_parts: Annotated[
+        bool,
+        typer.Option(
+            "--include-parts",
+            help="codecarbon: child runs and rank parts too, marked as parts of their parent"
+            " (default: root runs only, whose energy includes their parts').",
+        ),
+    ] = False,
     db: o.DbUrl = None,
 ) -> None:
     """Export runs (csv, json, or codecarbon: CodeCarbon's emissions.csv columns).
+
+    codecarbon: root runs only unless ``--include-parts``; imported runs keep their
+    CodeCarbon run_id, so re-importing an export changes nothing.
 
     With ``--period`` or ``--last``: the period's lines instead (each root run's share
     of the period, node idle energy), which add up to ``greenai runs totals``."""
@@ -252,6 +263,17 @@ def export(
         return
     limit = o.check_limit(limit)
     ledger = _open(db)
+    if format is Format.CODECARBON:
+        from greenai.interop.codecarbon_export import export_codecarbon
+
+        try:
+            text = export_codecarbon(
+                ledger, limit=limit, project=project, include_parts=include_parts
+            )
+        finally:
+            ledger.close()
+        typer.echo(text, nl=False)
+        return
     try:
         rows = [with_ratios(r) for r in ledger.list_runs(limit=limit, project=project)]
     finally:

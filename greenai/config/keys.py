@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from greenai.errors import ConfigError
+from greenai.figures.tiers import TIER_PATTERN, tier_seconds
 from greenai.ledger.limits import HOST_ID_CHARS, ID_CHARS
 
 __all__ = ["ACCEPTED", "PATH_KEYS", "RANGES", "parse_value", "suggest_key"]
@@ -32,8 +33,6 @@ _ID = r"[^\s\x00-\x1f\x7f\ud800-\udfff]"
 _HOST_ID = re.compile(f"{_ID}{{1,{HOST_ID_CHARS}}}")
 _RUN_ID = re.compile(f"{_ID}{{1,{ID_CHARS}}}")
 _CURRENCY = re.compile(r"[A-Za-z]{3}")
-_TIER = re.compile(r"([1-9][0-9]*)([smhd])")
-_TIER_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 TIER_MAX_STEP_S = 366 * 86400
 TIER_MAX_DAYS = 36500
 
@@ -246,14 +245,14 @@ def _tiers(raw: Any) -> tuple[tuple[str, int], ...]:
         if len(pair) != 2:
             raise ValueError("not a pair")
         label, days = pair
-        match = _TIER.fullmatch(str(label).strip())
+        match = TIER_PATTERN.fullmatch(str(label).strip())
         if match is None or isinstance(days, bool):
             raise ValueError("bad tier")
         days_int = int(days.strip()) if isinstance(days, str) else days
         if not isinstance(days_int, int) or not 0 <= days_int <= TIER_MAX_DAYS:
             raise ValueError("bad days")
         tiers.append((match.group(0), days_int))
-    steps = [int(t[:-1]) * _TIER_S[t[-1]] for t, _ in tiers]
+    steps = [tier_seconds(t) for t, _ in tiers]
     if any(step > TIER_MAX_STEP_S for step in steps):
         raise ValueError("step too long")
     if not tiers or any(b <= a for a, b in itertools.pairwise(steps)):

@@ -168,6 +168,8 @@ OUT_OF_RANGE = "value_out_of_range"
 NODE_ENERGY_ELSEWHERE = "node_energy_on_local_rank_0"
 LOCAL_RANK_UNKNOWN = "local_rank_unknown"
 NODE_IDLE_ENERGY = "node_idle_energy"
+LOCAL_TIME_AMBIGUOUS = "local_time_ambiguous"
+LOCAL_TIME_NONEXISTENT = "local_time_nonexistent"
 
 # -- prefixes (made by the functions below) ------------------------------------------
 
@@ -253,6 +255,11 @@ FLAGS: Mapping[str, FlagInfo] = {
                  "and the run went on to the job's own end", _I, _G.LIFECYCLE),
         FlagInfo(RANK_FAILED, "a rank of the job failed; its energy up to its end", _I,
                  _G.LIFECYCLE, "rank"),
+        FlagInfo(LOCAL_TIME_AMBIGUOUS, "the record's local time occurs twice (clocks turned "
+                 "back): read as its first occurrence, it may be an hour early", _W,
+                 _G.PROVENANCE),
+        FlagInfo(LOCAL_TIME_NONEXISTENT, "the record's local time never occurred (clocks "
+                 "went forward): read with the offset before the change", _W, _G.PROVENANCE),
         FlagInfo(IMPORTED, "imported from another tool's records: figures as it recorded "
                  "them", _I, _G.PROVENANCE, "tool"),
     )

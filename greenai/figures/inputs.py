@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from greenai.figures.tiers import tier_seconds
+
 if TYPE_CHECKING:
     from greenai.ledger import Ledger
 
-__all__ = ["NODE_COLUMNS", "SERIES_COLUMNS", "ReportInputs", "load_inputs", "tier_seconds"]
+__all__ = ["NODE_COLUMNS", "SERIES_COLUMNS", "ReportInputs", "load_inputs"]
 
 SERIES_COLUMNS = ["ts_s", "bucket_s", "energy_j"]
 NODE_COLUMNS = ["host_id", "device_id", "kind", "method", "start_s", "end_s", "energy_j"]
@@ -41,12 +43,6 @@ class ReportInputs:
     series: dict[str, pd.DataFrame] = field(default_factory=dict)
     nodes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NODE_COLUMNS))
     ledger_id: str | None = None
-
-
-def tier_seconds(tier: str) -> int:
-    """Seconds in one bucket of a series tier (``1s``, ``1m``, ``1h``, ``1d``)."""
-    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(tier[-1:], 1)
-    return int(tier[:-1] or 1) * unit
 
 
 def span_end(row: pd.Series) -> datetime:

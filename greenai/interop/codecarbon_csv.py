@@ -4,6 +4,10 @@ CodeCarbon applies PUE inside its tracker, so the energies in its file include P
 export IT energy is multiplied by PUE (the importer divides it out again). Text cells are
 protected against spreadsheet formulas (:mod:`greenai.interop.formula_cells`), which the
 importer undoes, so an export re-imports to the same values.
+
+A run keeps the CodeCarbon ``run_id`` it was imported under; a child run or rank part
+is marked in ``experiment_id`` as a part of its parent
+(:mod:`greenai.interop.codecarbon_ids`), so an import counts it once, under its parent.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 from greenai.figures.units import J_PER_KWH
 from greenai.interop.codecarbon_columns import COLUMNS
+from greenai.interop.codecarbon_ids import exported_run_id, part_mark
 from greenai.interop.formula_cells import csv_value
 
 __all__ = ["COLUMNS", "to_codecarbon_row", "write_codecarbon_csv"]
@@ -29,8 +34,14 @@ def _power(joules: float | None, duration_s: float) -> float:
     return (joules or 0.0) / duration_s if duration_s > 0 else 0.0
 
 
-def to_codecarbon_row(run: Mapping[str, Any]) -> dict[str, Any]:
-    """One run as a CodeCarbon row (energies x PUE, as CodeCarbon records them)."""
+def to_codecarbon_row(run: Mapping[str, Any], parent_run_id: str | None = None) -> dict[str, Any]:
+    """One run as a CodeCarbon row (energies x PUE, as CodeCarbon records them).
+
+    Args:
+        run: The ledger run.
+        parent_run_id: The exported ``run_id`` of its parent (default: the parent's
+            ledger id), for a child run or rank part.
+    """
     pue = float(run.get("pue") or 1.0)
     duration_s = float(run.get("duration_s") or 0.0)
     emissions = float(run.get("emissions_kg") or 0.0)
@@ -38,8 +49,8 @@ def to_codecarbon_row(run: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "timestamp": ended.isoformat() if isinstance(ended, datetime) else ended,
         "project_name": run.get("project") or "",
-        "run_id": run["id"],
-        "experiment_id": run.get("parent_run_id") or "",
+        "run_id": exported_run_id(run),
+        "experiment_id": _experiment_id(run, parent_run_id),
         "duration": duration_s,
         "emissions": emissions,
         "emissions_rate": emissions / duration_s if duration_s > 0 else 0.0,
@@ -64,11 +75,26 @@ def to_codecarbon_row(run: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_codecarbon_csv(runs: Iterable[Mapping[str, Any]]) -> str:
-    """Runs as CodeCarbon's CSV text."""
+def _experiment_id(run: Mapping[str, Any], parent_run_id: str | None) -> str:
+    parent = run.get("parent_run_id")
+    return part_mark(parent_run_id or str(parent)) if parent else ""
+
+
+def write_codecarbon_csv(
+    runs: Iterable[Mapping[str, Any]], parents: Mapping[str, str] | None = None
+) -> str:
+    """Runs as CodeCarbon's CSV text.
+
+    Args:
+        runs: The runs, read once.
+        parents: Ledger id -> exported ``run_id`` of parents that may not be in ``runs``.
+    """
+    runs = list(runs)
+    exported = {**(parents or {}), **{str(r["id"]): exported_run_id(r) for r in runs}}
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="", lineterminator="\n")
     writer.writeheader()
     for run in runs:
-        writer.writerow({k: csv_value(v) for k, v in to_codecarbon_row(run).items()})
+        row = to_codecarbon_row(run, exported.get(str(run.get("parent_run_id"))))
+        writer.writerow({k: csv_value(v) for k, v in row.items()})
     return out.getvalue()

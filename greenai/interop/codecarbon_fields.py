@@ -9,9 +9,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import NamedTuple
 
 from greenai.interop.formula_cells import restore_text
+from greenai.interop.local_time import local_to_utc
 
 MAX_AMOUNT = 1e12
 """Largest energy (kWh), emissions (kg) or PUE accepted: beyond any real run, and small
@@ -55,8 +57,23 @@ def number(
     return value
 
 
-def timestamp(cell: str) -> datetime:
-    """An ISO 8601 time as aware UTC; a time without offset is taken as UTC."""
+class Moment(NamedTuple):
+    """A ``timestamp`` cell read.
+
+    Attributes:
+        utc: The time, aware UTC.
+        naive: Written without offset, so read in the caller's time zone.
+        flag: A flag code when a DST change made that local time ambiguous or skipped.
+    """
+
+    utc: datetime
+    naive: bool
+    flag: str | None
+
+
+def timestamp(cell: str, zone: tzinfo = UTC) -> Moment:
+    """An ISO 8601 time as aware UTC; a time without offset is local time in ``zone``
+    (CodeCarbon writes ``datetime.now()``), see :mod:`greenai.interop.local_time`."""
     text = cell.strip()
     if not text:
         raise FieldError("no timestamp (CodeCarbon writes the end of the run here)")
@@ -66,10 +83,11 @@ def timestamp(cell: str) -> datetime:
         raise FieldError(
             f"{cell!r} is not an ISO 8601 time (such as 2026-03-01T10:00:00)"
         ) from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(UTC)
+        if moment.tzinfo is None:
+            utc, flag = local_to_utc(moment, zone)
+            return Moment(utc, True, flag)
+        return Moment(moment.astimezone(UTC), False, None)
     except OverflowError:
         raise FieldError(f"{cell!r} is not a time in UTC's range (years 1 to 9999)") from None
 

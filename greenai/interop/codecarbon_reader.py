@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Collection, Iterator
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import BinaryIO
 
@@ -25,7 +26,11 @@ Progress = Callable[[int, int], None]
 
 
 def read_codecarbon_rows(
-    path: Path, countries: Collection[str], *, on_progress: Progress | None = None
+    path: Path,
+    countries: Collection[str],
+    *,
+    zone: tzinfo = UTC,
+    on_progress: Progress | None = None,
 ) -> Iterator[CodecarbonRow]:
     """The checked rows of a CodeCarbon file, in file order.
 
@@ -37,6 +42,8 @@ def read_codecarbon_rows(
     Args:
         path: The file.
         countries: ISO 3166-1 alpha-3 codes accepted in ``country_iso_code``.
+        zone: The time zone of a timestamp written without offset (CodeCarbon's
+            ``datetime.now()``: the tracking machine's local time).
         on_progress: Called after each record with (records read, bytes read).
 
     Raises:
@@ -45,14 +52,18 @@ def read_codecarbon_rows(
     log = ProblemLog()
     try:
         with path.open("rb") as stream:
-            yield from _rows(stream, countries, log, on_progress)
+            yield from _rows(stream, countries, zone, log, on_progress)
     except OSError as exc:
         log.add(Problem(None, f"cannot read the file: {exc.strerror or exc}"))
     log.raise_if_any(str(path))
 
 
 def _rows(
-    stream: BinaryIO, countries: Collection[str], log: ProblemLog, on_progress: Progress | None
+    stream: BinaryIO,
+    countries: Collection[str],
+    zone: tzinfo,
+    log: ProblemLog,
+    on_progress: Progress | None,
 ) -> Iterator[CodecarbonRow]:
     lines = TextLines(stream)
     records = csv.reader(lines, strict=True)
@@ -84,7 +95,7 @@ def _rows(
             message = f"{len(cells)} cells, the header has {width}"
             log.add(Problem(start, message, min(len(cells), width) + 1))
             continue
-        checked = validate_row(cells, positions, start, countries)
+        checked = validate_row(cells, positions, start, countries, zone)
         if isinstance(checked, list):
             for problem in checked:
                 log.add(problem)

@@ -1,34 +1,58 @@
 """A checked CodeCarbon row as a ledger record: IT energy = recorded energy / PUE.
 
-The run id is derived from (CodeCarbon run id, timestamp as written, project), so
-importing the same row again updates the same run instead of adding one.
+The run id is derived from CodeCarbon's run id (and task), see
+:mod:`greenai.interop.codecarbon_ids`, so every row of a run, and importing it again,
+updates the same run instead of adding one. The time zone a naive timestamp was read in
+is kept as the tag ``codecarbon_timezone``; a DST-ambiguous or skipped local time is
+flagged.
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from greenai.figures import flags
 from greenai.figures.units import J_PER_KWH
 from greenai.interop.codecarbon_columns import IMPORT_SOURCE
+from greenai.interop.codecarbon_ids import RUN_ID_TAG, ledger_id
 from greenai.interop.codecarbon_row import CodecarbonRow
 
 IMPORT_FLAG = flags.imported("codecarbon")
+TIMEZONE_TAG = "codecarbon_timezone"
+"""Tag holding the time zone a timestamp without offset was read in."""
+TASK_TAG = "codecarbon_task_name"
+"""Tag holding the task of a row of a CodeCarbon task file."""
 
 
 def run_id_of(row: CodecarbonRow) -> str:
-    """The ledger id of a row's run: ``cc-`` and 24 hex digits of its key's SHA-256."""
-    key = f"{row.run_id}|{row.timestamp}|{row.project or ''}"
-    return "cc-" + hashlib.sha256(key.encode()).hexdigest()[:24]
+    """The ledger id of a row's run (:func:`greenai.interop.codecarbon_ids.ledger_id`)."""
+    return ledger_id(row.run_id, row.task_name, fallback=f"|{row.timestamp}|{row.project or ''}")
+
+
+def _tags(row: CodecarbonRow, kept: Mapping[str, Any]) -> dict[str, Any]:
+    tags = {**kept, "imported_from": "codecarbon", RUN_ID_TAG: row.run_id}
+    if row.local_zone is not None:
+        tags[TIMEZONE_TAG] = row.local_zone
+    if row.task_name is not None:
+        tags[TASK_TAG] = row.task_name
+    return tags
 
 
 def _it_j(kwh_with_pue: float, pue: float) -> float:
     return kwh_with_pue / pue * J_PER_KWH
 
 
-def ledger_record(row: CodecarbonRow) -> dict[str, Any]:
-    """The record that :meth:`greenai.ledger.Ledger.save_run` takes, for one row."""
+def ledger_record(
+    row: CodecarbonRow, *, parent_id: str | None = None, kept_tags: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The record that :meth:`greenai.ledger.Ledger.save_run` takes, for one row.
+
+    Args:
+        row: The row.
+        parent_id: Ledger id of the run this one is a part of (an exported part).
+        kept_tags: Tags of the stored run this row updates, kept unless the row sets them.
+    """
     by_kind = {
         kind: {"energy_j": _it_j(kwh, row.pue), "method": method}
         for kind, kwh, method in (
@@ -40,6 +64,7 @@ def ledger_record(row: CodecarbonRow) -> dict[str, Any]:
     }
     run = {
         "id": run_id_of(row),
+        "parent_run_id": parent_id,
         "status": "completed",
         "project": row.project,
         "started_at": row.started_at,
@@ -62,7 +87,7 @@ def ledger_record(row: CodecarbonRow) -> dict[str, Any]:
         "cloud_region": row.cloud_region if row.on_cloud else None,
         "hardware": row.gpu_model or row.cpu_model,
         "mode": row.tracking_mode,
-        "tags": {"imported_from": "codecarbon", "codecarbon_run_id": row.run_id},
-        "flags": [IMPORT_FLAG],
+        "tags": _tags(row, kept_tags or {}),
+        "flags": [IMPORT_FLAG] if row.time_flag is None else [IMPORT_FLAG, row.time_flag],
     }
     return {"run": run, "devices": [], "windows": [], "metrics": []}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from functools import partial
 from typing import TypeVar
 
@@ -42,7 +42,8 @@ class CodecarbonRow:
     Attributes:
         line: Line of the file where the row starts (1 is the header).
         timestamp: The ``timestamp`` cell as written.
-        ended_at: That time, aware UTC (a time without offset is taken as UTC).
+        ended_at: That time, aware UTC (a time without offset is local time in the
+            reader's time zone).
         started_at: ``ended_at - duration_s``.
         duration_s: Duration, s.
         emissions_kg: Emissions, kgCO2e.
@@ -53,6 +54,10 @@ class CodecarbonRow:
         pue: Power usage effectiveness, >= 1.
         intensity_g_per_kwh: emissions / facility energy, gCO2e/kWh; None without energy.
         run_id: CodeCarbon's run id ("" when absent).
+        task_name: The task of a task file's row (``task_name``); None when empty.
+        experiment_id: The ``experiment_id`` cell; None when empty.
+        local_zone: The time zone a timestamp without offset was read in; None with one.
+        time_flag: A flag code when a DST change made the local time ambiguous or skipped.
         on_cloud: ``on_cloud`` is ``Y``.
         project, country, region, cloud_provider, cloud_region, codecarbon_version,
         gpu_model, cpu_model, tracking_mode: Text cells; None when empty.
@@ -71,6 +76,10 @@ class CodecarbonRow:
     pue: float
     intensity_g_per_kwh: float | None
     run_id: str
+    task_name: str | None
+    experiment_id: str | None
+    local_zone: str | None
+    time_flag: str | None
     on_cloud: bool
     project: str | None
     country: str | None
@@ -121,7 +130,11 @@ class _Cells:
 
 
 def validate_row(
-    cells: Sequence[str], positions: Mapping[str, int], line: int, countries: Collection[str]
+    cells: Sequence[str],
+    positions: Mapping[str, int],
+    line: int,
+    countries: Collection[str],
+    zone: tzinfo = UTC,
 ) -> CodecarbonRow | list[Problem]:
     """Checks every cell of a record that greenai imports.
 
@@ -130,12 +143,14 @@ def validate_row(
         positions: Column name -> 0-based position in the record (absent: empty cells).
         line: Line of the file where the record starts.
         countries: ISO 3166-1 alpha-3 codes that CodeCarbon's factor table knows.
+        zone: The time zone of a timestamp written without offset.
 
     Returns:
         The checked row, or every problem found in it.
     """
     c = _Cells(cells, positions, line)
-    ended = c.check("timestamp", fields.timestamp)
+    moment = c.check("timestamp", partial(fields.timestamp, zone=zone))
+    ended = None if moment is None else moment.utc
     duration = c.check("duration", _duration)
     emissions, facility, cpu, gpu, ram = (
         c.check(name, fields.number)
@@ -144,7 +159,10 @@ def validate_row(
     pue = c.check("pue", _pue)
     country = c.check("country_iso_code", lambda v: fields.country(v, countries))
     texts = {name: c.text(name) for name in LEDGER_COLUMN}
-    run_id = c.check("run_id", lambda v: fields.text(v, TAG_VALUE_CHARS)) or ""  # a tag
+    run_id, task_name, experiment_id = (
+        c.check(name, lambda v: fields.text(v, TAG_VALUE_CHARS))  # tags, or a parent's id
+        for name in ("run_id", "task_name", "experiment_id")
+    )
     started = intensity = None
     if ended is not None and duration is not None:
         started = c.derive("duration", partial(fields.start_of, ended, duration))
@@ -152,14 +170,16 @@ def validate_row(
         intensity = c.derive("emissions", partial(fields.intensity_g_per_kwh, emissions, facility))
     if (
         c.problems or ended is None or started is None or duration is None or emissions is None
-        or facility is None or pue is None
+        or facility is None or pue is None or moment is None
     ):  # fmt: skip
         return c.problems
     return CodecarbonRow(
         line=line, timestamp=c.raw("timestamp"), ended_at=ended, started_at=started,
         duration_s=duration, emissions_kg=emissions, energy_consumed_kwh=facility,
         cpu_energy_kwh=cpu or 0.0, gpu_energy_kwh=gpu or 0.0, ram_energy_kwh=ram or 0.0,
-        pue=pue, intensity_g_per_kwh=intensity, run_id=run_id,
+        pue=pue, intensity_g_per_kwh=intensity, run_id=run_id or "",
+        task_name=task_name or None, experiment_id=experiment_id or None,
+        local_zone=str(zone) if moment.naive else None, time_flag=moment.flag,
         on_cloud=c.raw("on_cloud").strip().upper() == "Y", country=country,
         project=texts["project_name"], region=texts["region"],
         cloud_provider=texts["cloud_provider"], cloud_region=texts["cloud_region"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,11 +12,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from greenai.errors import StorageError
 from greenai.figures.flags import stale_heartbeat
+from greenai.figures.tiers import tier_seconds
 from greenai.ledger import schema
 from greenai.ledger.upsert import dialect_insert
 
-_TIER = re.compile(r"^(\d+)([smhd])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _GROUP = ("run_id", "host_id", "device_id")
 
 
@@ -49,18 +47,6 @@ def mark_stale(conn: Connection, *, stale_after_s: float, now: datetime) -> list
         if result.rowcount:
             marked.append(run_id)
     return marked
-
-
-def tier_seconds(tier: str) -> int:
-    """The width of a tier's buckets in seconds (``1s`` -> 1, ``1m`` -> 60, ``1h`` -> 3600).
-
-    Raises:
-        ValueError: Not a number followed by s, m, h or d.
-    """
-    match = _TIER.match(tier)
-    if match is None or int(match.group(1)) <= 0:
-        raise ValueError(f"invalid series tier {tier!r}: a number and s, m, h or d, e.g. 1m")
-    return int(match.group(1)) * _UNIT_S[match.group(2)]
 
 
 def _floor(moment: datetime, width_s: int) -> datetime:

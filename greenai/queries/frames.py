@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import sqlalchemy as sa
 
+from greenai.figures.tiers import tier_seconds
 from greenai.ledger import schema
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ def series_frame(ledger: Ledger, run_id: str, tier: str | None = None) -> pd.Dat
                     sa.select(series.c.tier).where(series.c.run_id == run_id).distinct()
                 )
             }
-            tier = min(tiers, key=_tier_seconds) if tiers else "1s"
+            tier = min(tiers, key=tier_seconds) if tiers else "1s"
         query = (
             sa.select(*(series.c[c] for c in columns))
             .where(series.c.run_id == run_id, series.c.tier == tier)
@@ -133,11 +134,6 @@ def series_frame(ledger: Ledger, run_id: str, tier: str | None = None) -> pd.Dat
         )
         rows = [dict(r._mapping) for r in conn.execute(query)]
     return pd.DataFrame(rows, columns=columns)
-
-
-def _tier_seconds(tier: str) -> int:
-    unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(tier[-1:], 1)
-    return int(tier[:-1] or 1) * unit
 
 
 def filter_options(ledger: Ledger) -> dict[str, list[str]]:

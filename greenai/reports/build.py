@@ -75,7 +75,7 @@ def _comparison(
     for key in COMPARED:
         before, now = figures.get(key), current.get(key)
         ok = isinstance(before, int | float) and isinstance(now, int | float) and before > 0
-        change[key] = c.rnd((now - before) / before) if ok else None  # type: ignore[operator]
+        change[key] = c.exact((now - before) / before) if ok else None  # type: ignore[operator]
     return {
         "period_label": period.label,
         "period_start": _local_iso(period.start),
@@ -110,8 +110,8 @@ def _energy_lines(lines: pd.DataFrame) -> list[dict[str, Any]]:
         {
             "line": "tracked_runs",
             "host_id": None,
-            "energy_it_kwh": c.rnd(total(runs["energy_it_j"]) / J_PER_KWH),
-            "energy_facility_kwh": c.rnd(total(runs["facility_j"]) / J_PER_KWH),
+            "energy_it_kwh": c.exact(total(runs["energy_it_j"]) / J_PER_KWH),
+            "energy_facility_kwh": c.exact(total(runs["facility_j"]) / J_PER_KWH),
         }
     )
     for row in records(s2[s2["kind"] == "node"].sort_values("id")):
@@ -119,8 +119,8 @@ def _energy_lines(lines: pd.DataFrame) -> list[dict[str, Any]]:
             {
                 "line": "node_idle_unallocated",
                 "host_id": row["host_id"],
-                "energy_it_kwh": c.rnd(float(row["energy_it_j"]) / J_PER_KWH),
-                "energy_facility_kwh": c.rnd(float(row["facility_j"]) / J_PER_KWH),
+                "energy_it_kwh": c.exact(float(row["energy_it_j"]) / J_PER_KWH),
+                "energy_facility_kwh": c.exact(float(row["facility_j"]) / J_PER_KWH),
             }
         )
     return out
@@ -148,9 +148,9 @@ def _water_cost(lines: pd.DataFrame) -> dict[str, Any]:
         if not missing(amount):
             costs.setdefault(currency or "", []).append(float(amount))
     return {
-        "water_l": c.rnd(total(known)) if known else None,
+        "water_l": c.exact(total(known)) if known else None,
         "cost": [
-            {"currency": cur or None, "amount": c.rnd(total(vals), 2)}
+            {"currency": cur or None, "amount": c.exact(total(vals))}
             for cur, vals in sorted(costs.items())
         ],
     }
@@ -204,7 +204,7 @@ def _figures(
     return {
         "boundary": _boundary(current),
         **c.headline(current),
-        "energy_facility_mwh": c.rnd(total(scope2["facility_j"]) / J_PER_KWH / 1000.0, 9),
+        "energy_facility_mwh": c.exact(total(scope2["facility_j"]) / J_PER_KWH / 1000.0),
         "energy_lines": _energy_lines(current),
         "energy_mix": {**c.energy_mix(current, mix_of), "source": _mix_source()},
         "scope2_location_factors": c.factor_rows(scope2),

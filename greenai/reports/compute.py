@@ -3,8 +3,8 @@
 A period's lines come from the figures layer (:class:`greenai.figures.frame.PeriodLines`:
 run lines split at the period's edges, then node idle energy); these functions add them
 up for the report. Sums use :func:`math.fsum` in line order, so the same lines give the
-same figures to the last bit on every surface; figures are rounded once, at the end, to
-fixed decimals (:func:`rnd`).
+same figures to the last bit on every surface; nothing is rounded here (:func:`exact`):
+rounding is for the HTML and PDF, where people read the figures.
 """
 
 from __future__ import annotations
@@ -23,28 +23,36 @@ from greenai.figures.units import J_PER_KWH, kwh, tonnes
 __all__ = [
     "appendix",
     "energy_mix",
+    "exact",
     "factor_rows",
     "group_rows",
     "headline",
     "market_rows",
-    "rnd",
 ]
 
-DECIMALS = 6
 MIX_FAMILIES = ("fossil", "nuclear", "renewable")
 
 
-def rnd(value: float | None, decimals: int = DECIMALS) -> float | None:
-    """``value`` rounded to fixed decimals (None stays None; -0.0 becomes 0.0)."""
+SIGNIFICANT_DIGITS = 12
+"""Digits a figure keeps in report.json and the CSV files: never fixed decimals (a small
+period keeps its milligrams), only the binary noise of adding floats cut off
+(``7980.000000000001`` is 7980), far below what any meter resolves."""
+
+
+def exact(value: float | None) -> float | None:
+    """A figure as report.json and the CSV files carry it: to
+    :data:`SIGNIFICANT_DIGITS` significant digits, whatever its size, so that a change
+    is computed from the figures themselves (figures are rounded for people only in the
+    HTML and PDF). None stays None; -0.0 becomes 0.0."""
     if value is None or missing(value):
         return None
-    out = round(float(value), decimals)
+    out = float(f"{float(value):.{SIGNIFICANT_DIGITS}g}")
     return 0.0 if out == 0 else out
 
 
 def headline(lines: pd.DataFrame) -> dict[str, Any]:
     """Totals of a period's lines (Scope 2 energy, both Scope 2 results, cloud Scope 3),
-    from the figures layer's :func:`~greenai.figures.frame.totals`, rounded once.
+    from the figures layer's :func:`~greenai.figures.frame.totals`, unrounded.
 
     Returns:
         energy_it_kwh, energy_facility_kwh, scope2_location_tco2e, scope2_market_tco2e,
@@ -55,21 +63,21 @@ def headline(lines: pd.DataFrame) -> dict[str, Any]:
     figures = totals(lines)
     s2 = lines[lines["scope"] == SCOPE2]
     return {
-        "energy_it_kwh": rnd(kwh(figures["scope2_energy_j"])),
-        "energy_facility_kwh": rnd(kwh(figures["scope2_facility_energy_j"])),
-        "scope2_location_tco2e": rnd(tonnes(figures["scope2_location_kg"])),
-        "scope2_market_tco2e": rnd(tonnes(figures["scope2_market_kg"])),
+        "energy_it_kwh": exact(kwh(figures["scope2_energy_j"])),
+        "energy_facility_kwh": exact(kwh(figures["scope2_facility_energy_j"])),
+        "scope2_location_tco2e": exact(tonnes(figures["scope2_location_kg"])),
+        "scope2_market_tco2e": exact(tonnes(figures["scope2_market_kg"])),
         "scope2_market_basis": market_basis_label(
             [b for b, e in zip(s2["market_basis"], s2["facility_j"], strict=True) if e > 0]
         ),
-        "scope3_cloud_energy_it_kwh": rnd(kwh(figures["scope3_cloud_energy_j"])),
-        "scope3_cloud_energy_facility_kwh": rnd(kwh(figures["scope3_cloud_facility_energy_j"])),
-        "scope3_cloud_tco2e": rnd(tonnes(figures["scope3_cloud_kg"])),
-        "measured_share": rnd(stored(figures["scope2_measured_share"])),
+        "scope3_cloud_energy_it_kwh": exact(kwh(figures["scope3_cloud_energy_j"])),
+        "scope3_cloud_energy_facility_kwh": exact(kwh(figures["scope3_cloud_facility_energy_j"])),
+        "scope3_cloud_tco2e": exact(tonnes(figures["scope3_cloud_kg"])),
+        "measured_share": exact(stored(figures["scope2_measured_share"])),
         "runs_count": int(figures["runs"]),
         "tokens": round(figures["tokens"]),
-        "tokens_energy_it_kwh": rnd(kwh(figures["tokens_energy_j"])),
-        "kwh_per_million_tokens": rnd(stored(figures["kwh_per_million_tokens"])),
+        "tokens_energy_it_kwh": exact(kwh(figures["tokens_energy_j"])),
+        "kwh_per_million_tokens": exact(stored(figures["kwh_per_million_tokens"])),
     }
 
 
@@ -138,14 +146,14 @@ def energy_mix(
     total_kwh = total(kwh for values in by_country.values() for kwh in values)
     out: dict[str, Any] = {}
     for family, values in parts.items():
-        out[f"{family}_kwh"] = rnd(total(values))
+        out[f"{family}_kwh"] = exact(total(values))
     for family, values in parts.items():
-        out[f"{family}_share"] = rnd(stored(share(total(values), total_kwh)))
+        out[f"{family}_share"] = exact(stored(share(total(values), total_kwh)))
     out["by_country"] = [
         {
             "country": country,
-            "energy_facility_kwh": rnd(total(values)),
-            **{f"{f}_share": rnd((mix_of(country) or {}).get(f)) for f in MIX_FAMILIES},
+            "energy_facility_kwh": exact(total(values)),
+            **{f"{f}_share": exact((mix_of(country) or {}).get(f)) for f in MIX_FAMILIES},
         }
         for country, values in sorted(by_country.items(), key=lambda kv: _key(kv[0]))
         if country != "unknown"
@@ -160,11 +168,11 @@ def factor_rows(lines: pd.DataFrame) -> list[dict[str, Any]]:
         {
             "scope": g[0],
             "location": g[1],
-            "intensity_g_per_kwh": rnd(g[2]),
+            "intensity_g_per_kwh": exact(g[2]),
             "source": g[3],
             "codecarbon_version": g[4],
-            "energy_facility_kwh": rnd(total(part["facility_j"]) / J_PER_KWH),
-            "tco2e": rnd(total(part["loc_kg"]) / 1000.0),
+            "energy_facility_kwh": exact(total(part["facility_j"]) / J_PER_KWH),
+            "tco2e": exact(total(part["loc_kg"]) / 1000.0),
         }
         for g, part in _grouped(lines, keys)
     ]
@@ -178,10 +186,10 @@ def market_rows(lines: pd.DataFrame) -> list[dict[str, Any]]:
         {
             "location": g[0],
             "basis": g[1],
-            "intensity_g_per_kwh": rnd(g[2]),
+            "intensity_g_per_kwh": exact(g[2]),
             "source": g[3],
-            "energy_facility_kwh": rnd(total(part["facility_j"]) / J_PER_KWH),
-            "tco2e": rnd(total(part["market_kg"]) / 1000.0),
+            "energy_facility_kwh": exact(total(part["facility_j"]) / J_PER_KWH),
+            "tco2e": exact(total(part["market_kg"]) / 1000.0),
         }
         for g, part in _grouped(s2, keys)
     ]
@@ -219,16 +227,16 @@ def appendix(lines: pd.DataFrame) -> list[dict[str, Any]]:
                 "ended_at": r["ended_at"],
                 "scope": r["scope"],
                 "location": r["location"],
-                "share_in_period": rnd(r["share"]),
+                "share_in_period": exact(r["share"]),
                 "split_method": r["split_method"],
-                "energy_it_kwh": rnd(energy / J_PER_KWH),
-                "energy_facility_kwh": rnd(float(r["facility_j"]) / J_PER_KWH),
-                "measured_share": rnd(stored(share(float(r["measured_j"]), energy))),
-                "location_g_per_kwh": rnd(r["loc_intensity_g_per_kwh"]),
-                "location_kgco2e": rnd(r["loc_kg"]),
+                "energy_it_kwh": exact(energy / J_PER_KWH),
+                "energy_facility_kwh": exact(float(r["facility_j"]) / J_PER_KWH),
+                "measured_share": exact(stored(share(float(r["measured_j"]), energy))),
+                "location_g_per_kwh": exact(r["loc_intensity_g_per_kwh"]),
+                "location_kgco2e": exact(r["loc_kg"]),
                 "market_basis": r["market_basis"],
-                "market_g_per_kwh": rnd(r["market_intensity_g_per_kwh"]),
-                "market_kgco2e": rnd(market),
+                "market_g_per_kwh": exact(r["market_intensity_g_per_kwh"]),
+                "market_kgco2e": exact(market),
                 "tokens": round(float(r["tokens_input"]) + float(r["tokens_output"])),
                 "flags": "; ".join(r["flags"]),
             }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from greenai.reports.compute import rnd
+from greenai.reports.compute import exact
 
 __all__ = ["esrs_rows"]
 
@@ -58,7 +58,7 @@ def esrs_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     for disclosure, paragraph, datapoint, key, unit in MAPPING:
         value = _lookup(report, key)
         if isinstance(value, int | float) and unit == "MWh":
-            value = rnd(value / 1000.0, 9)
+            value = exact(value / 1000.0)
         rows.append(
             {
                 "disclosure": f"ESRS {disclosure}",

@@ -21,6 +21,7 @@ from greenai.errors import GreenAIError
 from greenai.figures import units
 from greenai.reports import charts
 from greenai.reports.caveats import LABELS
+from greenai.reports.outputs import plain_decimal
 
 __all__ = ["Column", "energy_column", "mass_column", "render_html"]
 
@@ -101,11 +102,14 @@ def _mass(value_t: float | None) -> str:
 
 
 def _exact(value: Any) -> str:
-    """A value exactly as report.json holds it (fixed decimals), thousands separated."""
+    """A value exactly as report.json holds it (every digit), thousands separated."""
     if value is None:
         return DASH
-    text = f"{float(value):,.9f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
+    whole, _, decimals = plain_decimal(float(value)).partition(".")
+    grouped = f"{int(whole):,}" if whole.lstrip("-").isdigit() else whole
+    if whole.startswith("-") and grouped[0] != "-":  # -0.5: int("-0") loses the sign
+        grouped = "-" + grouped
+    return f"{grouped}.{decimals}" if decimals else grouped
 
 
 def _fixed(decimals: int) -> Any:

@@ -3,8 +3,8 @@ manifest.json.
 
 report.json, summary.csv and runs.csv depend only on the report dict, which depends only on
 the ledger, the period, the as-of time and the configuration: the same inputs give the same
-bytes (keys in a fixed order, rows sorted, numbers rounded once to fixed decimals, ``\\n``
-line ends). The generation time appears only in report.html, report.pdf and manifest.json.
+bytes (keys in a fixed order, rows sorted, numbers unrounded in their shortest exact form,
+``\\n`` line ends). The generation time appears only in report.html, report.pdf and manifest.json.
 Each file is written to a temporary name and renamed, so a reader never sees half a file.
 """
 
@@ -14,10 +14,12 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -75,18 +77,28 @@ def check_formats(formats: Iterable[str] | str) -> tuple[str, ...]:
 
 
 def cell(value: Any) -> str:
-    """A CSV cell: floats in fixed notation without trailing zeros, None empty, text safe
-    from spreadsheet formulas (:func:`~greenai.interop.formula_cells.neutralise_text`)."""
+    """A CSV cell: floats unrounded in their shortest exact form (``0.00129949``, never in
+    exponent notation, which spreadsheets may misread), None empty, text safe from
+    spreadsheet formulas (:func:`~greenai.interop.formula_cells.neutralise_text`)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        text = f"{value:.9f}".rstrip("0").rstrip(".")
-        return "0" if text in ("", "-0") else text
+        return plain_decimal(value)
     if isinstance(value, str):
         return neutralise_text(value)
     return str(value)
+
+
+def plain_decimal(value: float) -> str:
+    """``value`` in positional notation with every digit its shortest repr holds."""
+    if not math.isfinite(value):
+        return str(value)
+    text = format(Decimal(repr(value)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

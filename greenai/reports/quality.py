@@ -15,7 +15,7 @@ from greenai.figures.scope import SCOPE2, SCOPE3_CLOUD
 from greenai.figures.split import SPLIT_NONE
 from greenai.figures.units import J_PER_KWH
 from greenai.reports.caveats import CAVEATS, LATE, RUNNING
-from greenai.reports.compute import rnd
+from greenai.reports.compute import exact
 
 __all__ = ["data_quality"]
 
@@ -30,7 +30,7 @@ def _caveats(row: Row) -> frozenset[fl.Group]:
 def _entry(rows: list[Row]) -> dict[str, Any]:
     return {
         "runs_count": len(rows),
-        "energy_it_kwh": rnd(math.fsum(float(r["energy_it_j"]) for r in rows) / J_PER_KWH),
+        "energy_it_kwh": exact(math.fsum(float(r["energy_it_j"]) for r in rows) / J_PER_KWH),
         "run_ids": sorted(str(r["id"]) for r in rows),
     }
 
@@ -46,7 +46,7 @@ def _estimated(runs: list[Row]) -> list[dict[str, Any]]:
         {
             "kind": kind,
             "runs_count": counts[kind],
-            "energy_it_kwh": rnd(math.fsum(values) / J_PER_KWH),
+            "energy_it_kwh": exact(math.fsum(values) / J_PER_KWH),
         }
         for kind, values in sorted(by_kind.items())
     ]
@@ -55,7 +55,7 @@ def _estimated(runs: list[Row]) -> list[dict[str, Any]]:
 def _share(rows: list[Row]) -> float | None:
     energy = math.fsum(float(r["energy_it_j"]) for r in rows)
     measured = math.fsum(float(r["measured_j"]) for r in rows)
-    return rnd(measured / energy) if energy > 0 else None
+    return exact(measured / energy) if energy > 0 else None
 
 
 def data_quality(
@@ -94,7 +94,7 @@ def data_quality(
         else:
             out[key] = _entry([r for r, groups in found if key in groups])
     out["split_runs"] = [
-        {"run_id": r["id"], "share_in_period": rnd(r["share"]), "split_method": r["split_method"]}
+        {"run_id": r["id"], "share_in_period": exact(r["share"]), "split_method": r["split_method"]}
         for r in sorted(runs, key=lambda r: str(r["id"]))
         if r["split_method"] != SPLIT_NONE
     ]

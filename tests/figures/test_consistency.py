@@ -7,7 +7,7 @@ CodeCarbon file, and a time zone that is not UTC (Europe/Paris: the quarter star
 22:00 UTC). For 2026-Q3, the dashboard's Overview (its data and the page itself), the
 report (E1-5 energy and Scope 2), ``greenai runs totals`` and the sum of
 ``greenai runs export --period`` agree: runs only with runs only, the boundary with the
-boundary, exactly (the report at its six decimals).
+boundary, exactly (the report at its 12 significant digits).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from greenai.ledger import Ledger
 from greenai.ledger.ranks import save_part
 from tests.cli.helpers import greenai_cli
 from tests.interop.files import row, write_csv
-from tests.reports.seed import KWH, seed
+from tests.reports.seed import KWH, figure, seed
 
 TZ = "Europe/Paris"
 QUARTER = "2026-Q3"
@@ -136,9 +136,8 @@ def test_dashboard_report_cli_and_export_agree(url: str, tmp_path: Path) -> None
     assert _fsum(lines, "facility_j", "run") == shown["facility_energy_j"]
     assert shown["boundary_energy_j"] > shown["energy_j"] > 0
 
-    # the report says the same at its precision
-    def rnd(value: float) -> float:
-        return round(value, 6) or 0.0
+    # the report says the same, as it writes figures (12 significant digits)
+    rnd = figure
 
     assert report["timezone"] == TZ and report["period_label"] == QUARTER
     (tracked,) = [e for e in report["energy_lines"] if e["line"] == "tracked_runs"]

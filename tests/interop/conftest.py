@@ -41,15 +41,35 @@ class Outcome:
     escaped: BaseException | None
 
 
-def import_file(path: Path, url: str) -> Outcome:
-    """Runs ``greenai import codecarbon PATH --db URL`` in this process."""
+def import_file(path: Path, url: str, *options: str) -> Outcome:
+    """Runs ``greenai import codecarbon PATH --db URL [OPTIONS]`` in this process."""
     from typer.testing import CliRunner
 
     from greenai.cli.main import app
 
-    result = CliRunner().invoke(app, ["import", "codecarbon", str(path), "--db", url])
+    args = ["import", "codecarbon", str(path), "--db", url, *options]
+    result = CliRunner().invoke(app, args)
     escaped = result.exception if not isinstance(result.exception, SystemExit) else None
     return Outcome(result.exit_code, result.stdout, result.stderr.splitlines(), escaped)
+
+
+def export_file(url: str, path: Path, *options: str) -> Path:
+    """Runs ``greenai runs export --format codecarbon --db URL [OPTIONS]`` in this process
+    and writes what it printed to ``path``; returns ``path``."""
+    from typer.testing import CliRunner
+
+    from greenai.cli.main import app
+
+    args = ["runs", "export", "--format", "codecarbon", "--db", url, *options]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    path.write_text(result.stdout, encoding="utf-8")
+    return path
+
+
+def root_energy_j(url: str) -> float:
+    """IT energy of the ledger's root runs (those the totals count), J."""
+    return sum(r["energy_j"] for r in ledger_runs(url) if r["parent_run_id"] is None)
 
 
 def ledger_runs(url: str) -> list[dict[str, Any]]:

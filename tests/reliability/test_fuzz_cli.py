@@ -265,6 +265,8 @@ def assert_shown_as_text(outcome: Outcome) -> None:
 @example(args=["bench", "--config", BINARY])  # not UTF-8: UnicodeDecodeError escaped
 @example(args=["bench", "--config", BENCH])
 @example(args=["report", "--period", MONTH, "--format", "json,csv,html"])
+@example(args=["report", "--period", MONTH, "--out", "0" * 5000])  # stat(): name too long
+@example(args=["report", "--period", MONTH, "--out", "a\x00b"])
 def test_generated_arguments_work_or_are_refused_without_a_traceback(
     place: Place, fuzz_count: FuzzCount, args: list[str]
 ) -> None:

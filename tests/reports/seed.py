@@ -53,6 +53,11 @@ MIX = {  # CodeCarbon 3.3.2 global_energy_mix shares (checked in test_contract)
 WUE, PRICE = 1.8, 0.2
 
 
+def figure(value: float) -> float:
+    """A hand-computed figure as report.json carries it: 12 significant digits."""
+    return float(f"{value:.12g}")
+
+
 def t(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
@@ -209,26 +214,26 @@ EXPECTED: dict[str, Any] = {
     # 15 000 + 6 000 + 6 600 + 6 000 + 1 000 + 100 + 3 000 + 2 200
     "energy_facility_kwh": 39_900.0,
     "energy_facility_mwh": 39.9,
-    "scope2_location_tco2e": round(math.fsum(_LOC_G) / 1e6, 6),  # 6.808796
-    "scope2_market_tco2e": round(math.fsum(_MARKET_G) / 1e6, 6),  # 6.160094
+    "scope2_location_tco2e": math.fsum(_LOC_G) / 1e6,  # 6.808796
+    "scope2_market_tco2e": math.fsum(_MARKET_G) / 1e6,  # 6.160094
     "scope2_market_basis": "contractual_or_supplier + location_based_proxy",
     "scope3_cloud_energy_it_kwh": 2_000.0,
     "scope3_cloud_energy_facility_kwh": 2_000.0,
     "scope3_cloud_tco2e": 0.244,  # 2 000 kWh x 122 g/kWh
     # measured: r1 10 000 + r2 4 000 + r4 6 000 + r5 6 000 + r11 100 + h1 2 000 (counter)
-    "measured_share": round(28_100 / 32_100, 6),
+    "measured_share": 28_100 / 32_100,
     # tokens: r2 2e9 + r3 5e8 + r4 3e9 (3/4) + r5 3e8 (1/2)
     "tokens": 5_800_000_000,
     # IT kWh of the runs with tokens: 5 000 + 2 000 + 6 000 + 6 000
     "tokens_energy_it_kwh": 19_000.0,
-    "kwh_per_million_tokens": round(19_000 / 5_800, 6),
+    "kwh_per_million_tokens": 19_000 / 5_800,
     "water_l": 57_780.0,  # 32 100 kWh x 1.8 L/kWh
 }
 EXPECTED_COST = [{"currency": "EUR", "amount": 7_980.0}]  # 39 900 kWh x 0.2
 EXPECTED_MIX = {
-    "fossil_kwh": round(_mix(0, Q3_FACILITY), 6),
-    "nuclear_kwh": round(_mix(1, Q3_FACILITY), 6),
-    "renewable_kwh": round(_mix(2, Q3_FACILITY), 6),
+    "fossil_kwh": _mix(0, Q3_FACILITY),
+    "nuclear_kwh": _mix(1, Q3_FACILITY),
+    "renewable_kwh": _mix(2, Q3_FACILITY),
     "unknown_kwh": 1_000.0,  # r6
 }
 # Projects chat and search only: r1..r6, no node energy (it belongs to no project).
@@ -236,20 +241,20 @@ EXPECTED_CHAT_SEARCH = {
     "runs_count": 6,
     "energy_it_kwh": 28_000.0,
     "energy_facility_kwh": 34_600.0,
-    "scope2_location_tco2e": round(
-        (15_000 * FRA + 6_000 * DEU + 6_600 * USA_CA + 6_000 * GBR + 1_000 * WORLD) / 1e6, 6
+    "scope2_location_tco2e": (
+        (15_000 * FRA + 6_000 * DEU + 6_600 * USA_CA + 6_000 * GBR + 1_000 * WORLD) / 1e6
     ),
-    "scope2_market_tco2e": round(
-        (15_000 * 20 + 6_000 * DEU + 6_600 * USA_CA + 6_000 * GBR + 1_000 * WORLD) / 1e6, 6
+    "scope2_market_tco2e": (
+        (15_000 * 20 + 6_000 * DEU + 6_600 * USA_CA + 6_000 * GBR + 1_000 * WORLD) / 1e6
     ),
-    "measured_share": round(26_000 / 28_000, 6),
+    "measured_share": 26_000 / 28_000,
 }
 # Q2: r9 (2 000 kWh IT, 3 000 facility) and r5's first half (6 000 kWh).
 EXPECTED_Q2 = {
     "energy_it_kwh": 8_000.0,
     "energy_facility_kwh": 9_000.0,
-    "scope2_location_tco2e": round((3_000 * FRA + 6_000 * GBR) / 1e6, 6),
-    "scope2_market_tco2e": round((3_000 * 20 + 6_000 * GBR) / 1e6, 6),
+    "scope2_location_tco2e": (3_000 * FRA + 6_000 * GBR) / 1e6,
+    "scope2_market_tco2e": (3_000 * 20 + 6_000 * GBR) / 1e6,
     "scope3_cloud_tco2e": 0.0,
     "runs_count": 2,
     "measured_share": 1.0,
@@ -261,3 +266,15 @@ EXPECTED_2025 = {
     "scope2_location_tco2e": 0.38095,
     "runs_count": 1,
 }
+
+
+def _as_reported(expected: dict[str, Any]) -> dict[str, Any]:
+    return {key: figure(v) if isinstance(v, float) else v for key, v in expected.items()}
+
+
+# The report carries 12 significant digits: the hand-computed figures as it writes them.
+EXPECTED = _as_reported(EXPECTED)
+EXPECTED_MIX = _as_reported(EXPECTED_MIX)
+EXPECTED_CHAT_SEARCH = _as_reported(EXPECTED_CHAT_SEARCH)
+EXPECTED_Q2 = _as_reported(EXPECTED_Q2)
+EXPECTED_2025 = _as_reported(EXPECTED_2025)

@@ -23,6 +23,7 @@ from tests.reports.seed import (
     FRA,
     MIX,
     USA_CA,
+    figure,
 )
 
 REQUIRED_KEYS = (
@@ -80,7 +81,7 @@ def test_energy_mix(seeded_url: str) -> None:
     for key, value in EXPECTED_MIX.items():
         assert mix[key] == value, key
     total = 39_900.0
-    assert mix["unknown_share"] == round(1_000 / total, 6)
+    assert mix["unknown_share"] == figure(1_000 / total)
     assert [row["country"] for row in mix["by_country"]] == ["DEU", "FRA", "GBR", "USA"]
     assert "global_energy_mix" in mix["source"]
 
@@ -89,15 +90,15 @@ def test_scope_2_factors_and_market_basis(seeded_url: str) -> None:
     report = build(seeded_url)
     location = {row["location"]: row for row in report["scope2_location_factors"]}
     assert location["FRA"]["energy_facility_kwh"] == 18_000.0
-    assert location["FRA"]["tco2e"] == round(18_000 * FRA / 1e6, 6)
-    assert location["USA/california"]["intensity_g_per_kwh"] == round(USA_CA, 6)
+    assert location["FRA"]["tco2e"] == figure(18_000 * FRA / 1e6)
+    assert location["USA/california"]["intensity_g_per_kwh"] == figure(USA_CA)
     assert location["unknown"]["source"].endswith("world average (location not set)")
     market = {row["location"]: row for row in report["scope2_market_factors"]}
     assert market["FRA"]["basis"] == "contractual_or_supplier"
     assert market["FRA"]["intensity_g_per_kwh"] == 20.0
     assert market["FRA"]["tco2e"] == 0.36
     assert market["DEU"]["basis"] == "location_based_proxy"
-    assert market["DEU"]["tco2e"] == round(6_100 * DEU / 1e6, 6)
+    assert market["DEU"]["tco2e"] == figure(6_100 * DEU / 1e6)
     cloud = report["scope3_cloud_factors"]
     assert [(r["location"], r["tco2e"]) for r in cloud] == [("gcp/europe-west1", 0.244)]
 
@@ -126,7 +127,7 @@ def test_comparisons(seeded_url: str) -> None:
     assert previous["period_label"] == "2026-Q2"
     for key, value in EXPECTED_Q2.items():
         assert previous[key] == value, key
-    assert previous["change"]["energy_it_kwh"] == round((32_100 - 8_000) / 8_000, 6)
+    assert previous["change"]["energy_it_kwh"] == figure((32_100 - 8_000) / 8_000)
     year = report["previous_year"]
     assert year["period_label"] == "2025-Q3"
     for key, value in EXPECTED_2025.items():
@@ -160,7 +161,7 @@ def test_root_runs_only_and_appendix(seeded_url: str) -> None:
     assert (r4["energy_it_kwh"], r4["energy_facility_kwh"], r4["tokens"]) == (
         6_000.0, 6_600.0, 3_000_000_000,
     )  # fmt: skip
-    assert r4["location_kgco2e"] == round(6_600 * USA_CA / 1000, 6)
+    assert r4["location_kgco2e"] == figure(6_600 * USA_CA / 1000)
     assert report["runs"][3]["scope"] == "scope3_cat1"
 
 
@@ -207,7 +208,7 @@ def test_residual_mix_from_a_csv(seeded_url: str, tmp_path: Path, monkeypatch) -
     report = build(seeded_url)
     market = {row["location"]: row for row in report["scope2_market_factors"]}
     assert market["DEU"]["basis"] == "residual_mix"
-    assert market["DEU"]["tco2e"] == round(6_100 * 500 / 1e6, 6)
+    assert market["DEU"]["tco2e"] == figure(6_100 * 500 / 1e6)
     assert market["USA/california"]["basis"] == "contractual_or_supplier"
     assert market["FRA"]["basis"] == "contractual_or_supplier"  # the table still applies
     assert report["scope2_market_basis"] == (

@@ -74,11 +74,6 @@ def test_json_keeps_kwh(tiny_report: Path) -> None:
     assert sorted(r["energy_it_kwh"] for r in data["runs"]) == [0.00001, 0.000015, 0.000025]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the report dict rounds tCO2e to 6 decimals (1 g): the 18 mg of these runs "
-    "are 0.0 before the HTML sees them (greenai/reports/compute.py rnd)",
-)
 def test_tiny_emissions_are_not_shown_as_zero(tiny_report: Path) -> None:
     html = (tiny_report / "report.html").read_text(encoding="utf-8")
     assert "18.5 mgCO2e" in html  # 0.05 Wh x 369.473 g/kWh

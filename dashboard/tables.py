@@ -78,16 +78,30 @@ def compare_compact(stats: pd.DataFrame, metric: str) -> pd.DataFrame:
     out = pd.DataFrame({label: stats[key].map(_text) for key, label in KEY_LABELS.items()
                         if key in stats.columns})  # fmt: skip
     out["Runs (n)"] = stats["n"].astype(int)
-    unit = METRICS[metric][1]
-    out[f"{unit} mean"] = _rounded(metric, stats[f"{metric}_mean"])
+    unit, per = column_unit(metric, stats[f"{metric}_mean"])
+    out[f"{unit} mean"] = _rounded(metric, stats[f"{metric}_mean"] / per)
     out[f"{unit} 95% CI"] = [
-        "–" if pd.isna(low) else f"{units.format_number(low, 4)} – {units.format_number(high, 4)}"
+        "–" if pd.isna(low)
+        else f"{units.format_number(low / per, 4)} – {units.format_number(high / per, 4)}"
         for low, high in zip(stats[f"{metric}_low"], stats[f"{metric}_high"], strict=True)
-    ]
+    ]  # fmt: skip
     for other in METRICS:
         if other != metric:
-            out[f"{METRICS[other][1]} mean"] = _rounded(other, stats[f"{other}_mean"])
+            other_unit, other_per = column_unit(other, stats[f"{other}_mean"])
+            out[f"{other_unit} mean"] = _rounded(other, stats[f"{other}_mean"] / other_per)
     return out
+
+
+def column_unit(metric: str, values: pd.Series) -> tuple[str, float]:
+    """One unit for a column of a per-token figure, chosen for its values (``mJ/token``,
+    ``mgCO2e/1k tokens``), and the metric's units per that unit."""
+    if metric == "j_per_output_token":
+        unit, per = units.joule_scale(values.astype(float))
+        return f"{unit}/token", per
+    if metric == "g_per_1k_tokens":
+        unit, per_kg = units.mass_scale(values.astype(float) / units.G_PER_KG)
+        return f"{unit}CO2e/1k tokens", per_kg * units.G_PER_KG
+    return METRICS[metric][1], 1.0
 
 
 def _rounded(metric: str, values: pd.Series) -> pd.Series:
@@ -246,15 +260,18 @@ def windows(frame: pd.DataFrame) -> pd.DataFrame:
     unknown energy shown as such."""
     energy = frame["energy_j"].astype(float)
     tokens = frame["tokens_input"].astype(float) + frame["tokens_output"].astype(float)
+    energy_label, energy_shown = _energy(energy, "Energy")
+    per_token = j_per_token(energy, tokens)
+    token_unit, per = units.joule_scale(per_token)
     return pd.DataFrame(
         {
             "Window": frame["name"].map(_text),
             "Start (UTC)": _utc_text(frame["started_at"], "%H:%M:%S"),
             "Duration (s)": frame["duration_s"].astype(float).round(3),
-            "Energy (J)": energy.round(3),
+            energy_label: energy_shown,
             "Input tokens": frame["tokens_input"].astype(int),
             "Output tokens": frame["tokens_output"].astype(int),
-            "J/token": j_per_token(energy, tokens).round(6),
+            f"{token_unit}/token": (per_token / per).round(4),
             "Flags": frame["flags"].map(lambda f: ", ".join(map(str, f or [])) or "–"),
         }
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from greenai.bench.stats import Interval, mean, mean_interval, ratio_interval
+from greenai.figures.units import format_joules
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -142,21 +143,13 @@ def _shift(value: float | None) -> float | None:
     return None if value is None else value - 1
 
 
-def format_energy(joules: float) -> str:
-    """``0.00123`` -> ``1.23 mJ`` (J, mJ, µJ, nJ)."""
-    for scale, unit in ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ")):
-        if abs(joules) >= scale:
-            return f"{joules / scale:.3g} {unit}"
-    return f"{joules / 1e-9:.3g} nJ"
-
-
 def format_interval(interval: Interval | None) -> str:
     """``1.23 mJ ± 0.05`` style: the mean and the half width of its 95% interval."""
     if interval is None:
         return "-"
     half = interval.half_width
-    text = format_energy(interval.value)
-    return text if half is None else f"{text} ± {format_energy(half)}"
+    text = format_joules(interval.value)
+    return text if half is None else f"{text} ± {format_joules(half)}"
 
 
 def format_change(change: Interval | None) -> str:

@@ -53,6 +53,8 @@ class Selection:
 
     Attributes:
         projects, phases, models, hardware, techniques: Keep only these values.
+        hosts: Keep only runs that drew energy on one of these hosts (a multi-host job
+            lists each of its hosts).
     """
 
     projects: tuple[str, ...] = ()
@@ -60,11 +62,13 @@ class Selection:
     models: tuple[str, ...] = ()
     hardware: tuple[str, ...] = ()
     techniques: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()
 
     @property
     def narrows(self) -> bool:
         """Whether any value is selected."""
-        return any((self.projects, self.phases, self.models, self.hardware, self.techniques))
+        chosen = (self.projects, self.phases, self.models, self.hardware, self.techniques)
+        return any(chosen) or bool(self.hosts)
 
     def keep(self, lines: pd.DataFrame) -> pd.DataFrame:
         """The run lines whose columns match the selection."""
@@ -78,6 +82,9 @@ class Selection:
         ):
             if values:
                 kept = kept[kept[column].isin(values)]
+        if self.hosts:
+            wanted = set(self.hosts)
+            kept = kept[[bool(wanted.intersection(listed or ())) for listed in kept["hosts"]]]
         return kept
 
 

@@ -174,6 +174,20 @@ def apply_market(lines: pd.DataFrame, market: MarketFactors) -> pd.DataFrame:
     return out
 
 
+def market_caveat(basis_label: str) -> str | None:
+    """The caveat printed beside a market-based figure whose basis includes the
+    location-based proxy (no instrument or residual mix supplied for some or all of its
+    energy), or None when it has none."""
+    used = basis_label.split(" + ")
+    if LOCATION_PROXY not in used:
+        return None
+    share = "all" if used == [LOCATION_PROXY] else "part"
+    return (
+        f"for {share} of this energy no contractual instrument or residual mix was "
+        "supplied: the location-based grid average stands in as a proxy"
+    )
+
+
 def market_basis_label(bases_used: list[str]) -> str:
     """The market-based basis named in the report: the bases used, hierarchy order,
     joined by `` + `` (``none`` when there is no Scope 2 energy)."""

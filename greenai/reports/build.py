@@ -17,7 +17,7 @@ from greenai.figures.frame import PeriodLines, Selection, read_lines, total
 from greenai.figures.inputs import ReportInputs
 from greenai.figures.lines import Defaults, missing, records
 from greenai.figures.periods import Period
-from greenai.figures.scope import SCOPE2, SCOPE3_CLOUD
+from greenai.figures.scope import SCOPE2, SCOPE3_CLOUD, market_caveat
 from greenai.figures.units import J_PER_KWH
 from greenai.reports import compute as c
 from greenai.reports.api import EmptyPeriodError
@@ -254,6 +254,7 @@ def build(
         period_end_s=period.end_utc.timestamp(),
         node_notes=notes,
     )
+    report["scope2_market_caveat"] = market_caveat(report["scope2_market_basis"])
     report["esrs_mapping"] = esrs_rows(report)
     report["runs"] = c.appendix(current)
     report["inputs_sha256"] = inputs_hash(lines.inputs, _context(report, lines.defaults))

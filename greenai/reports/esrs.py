@@ -36,6 +36,8 @@ MAPPING: tuple[tuple[str, str, str, str, str], ...] = (
      "scope3_cloud_tco2e", "tCO2e"),
 )  # fmt: skip
 """The mapping table: one row per datapoint."""
+MARKET_KEY = "scope2_market_tco2e"
+"""The market-based datapoint, which carries the proxy caveat where there is one."""
 
 
 def _lookup(report: Mapping[str, Any], key: str) -> Any:
@@ -52,7 +54,8 @@ def esrs_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
         report: A report dict holding the keys named in :data:`MAPPING`.
 
     Returns:
-        Rows: disclosure, paragraph, datapoint, value, unit, report_key.
+        Rows: disclosure, paragraph, datapoint, value, unit, report_key, and caveat (the
+        market-based figure's proxy caveat, else None).
     """
     rows = []
     for disclosure, paragraph, datapoint, key, unit in MAPPING:
@@ -67,6 +70,7 @@ def esrs_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "value": value,
                 "unit": unit,
                 "report_key": key,
+                "caveat": report.get("scope2_market_caveat") if key == MARKET_KEY else None,
             }
         )
     return rows

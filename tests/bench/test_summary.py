@@ -9,7 +9,7 @@ from greenai.bench.cells import Cell, Skipped
 from greenai.bench.config import BenchConfig
 from greenai.bench.runner import BenchResult, Measurement
 from greenai.bench.stats import Interval
-from greenai.bench.summary import format_change, format_energy, print_summary, summarize
+from greenai.bench.summary import format_change, format_interval, print_summary, summarize
 
 
 def _cell(technique: str, phase: str = "inference") -> Cell:
@@ -94,8 +94,9 @@ def test_measured_figures_carry_no_estimate_note() -> None:
 
 
 def test_formatting() -> None:
-    assert format_energy(0.00123) == "1.23 mJ" and format_energy(2.5) == "2.5 J"
-    assert format_energy(4.2e-7) == "420 nJ"
+    assert format_interval(Interval(0.00123, 0.00118, 0.00128, 3)) == "1.23 mJ ± 50.0 µJ"
+    assert format_interval(Interval(2.5, None, None, 1)) == "2.50 J"
+    assert format_interval(None) == "-"
     assert format_change(Interval(-0.38, -0.45, -0.31, 5)) == "-38% (-45% to -31%)"
     assert format_change(Interval(0.02, -0.05, 0.09, 5)) == "+2% (-5% to +9%) n.s."
     assert format_change(None) == "-"

@@ -31,8 +31,8 @@ def test_figures_power_series_and_windows(seeded: Seeded) -> None:
     assert series.groupby("device_id").size().to_dict() == {"cpu:0": 60, "gpu:0": 60}
     shaded = next(f for f in frames if "name" in f.columns)
     assert list(shaded["name"]) == ["prefill", "decode"]
-    windows = frame_with(at, "J/token")
-    assert list(windows["J/token"]) == [0.4, 0.8]
+    windows = frame_with(at, "mJ/token")  # 0.4 and 0.8 J: the column's unit fits them
+    assert list(windows["mJ/token"]) == [400.0, 800.0]
 
 
 def test_energy_by_kind_method_attribution_factor_and_flags(seeded: Seeded) -> None:

@@ -77,3 +77,18 @@ def test_json_keeps_kwh(tiny_report: Path) -> None:
 def test_tiny_emissions_are_not_shown_as_zero(tiny_report: Path) -> None:
     html = (tiny_report / "report.html").read_text(encoding="utf-8")
     assert "18.5 mgCO2e" in html  # 0.05 Wh x 369.473 g/kWh
+
+
+def test_a_market_based_figure_from_a_proxy_says_so_wherever_it_appears(
+    tiny_report: Path,
+) -> None:
+    """No contractual instrument and no residual mix were supplied: the market-based
+    Scope 2 figure is the location-based one as a proxy, and every place that shows it
+    says so (the title page, the ESRS table, report.json), not only the basis code."""
+    data = json.loads((tiny_report / "report.json").read_text(encoding="utf-8"))
+    caveat = data["scope2_market_caveat"]
+    assert "proxy" in caveat and "location-based" in caveat
+    (row,) = [r for r in data["esrs_mapping"] if r["report_key"] == "scope2_market_tco2e"]
+    assert row["caveat"] == caveat
+    html = (tiny_report / "report.html").read_text(encoding="utf-8")
+    assert html.count(caveat) >= 3  # title page, emissions table, ESRS mapping

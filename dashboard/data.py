@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -21,6 +21,7 @@ from sqlalchemy import event
 
 from greenai.errors import GreenAIError, StorageError
 from greenai.figures import frame as figures
+from greenai.figures.inputs import LOOKBACK_DAYS
 from greenai.figures.periods import Period, zone
 from greenai.ledger import Ledger, schema
 from greenai.ledger.engine import parse_url, read_options
@@ -35,6 +36,7 @@ from greenai.queries import (
     series_frame,
     windows_frame,
 )
+from greenai.queries.frames import RUN_COLUMNS
 from greenai.queries.workloads import workload_lines
 
 if TYPE_CHECKING:
@@ -212,6 +214,20 @@ def period_figures(
         figures.run_figures(current),
         {by: figures.over_time(read, buckets, by=by) for by in STACKS},
     )
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def period_runs(
+    url: str, period: Period | None, selection: figures.Selection, today: date
+) -> pd.DataFrame:
+    """The rows of the root runs with a share in ``period`` (those its figures count,
+    whole: a run that started before the period but ran into it is one of them)."""
+    found = period_figures(url, period, selection, today)
+    if found is None or found.lines.empty:
+        return pd.DataFrame(columns=list(RUN_COLUMNS))
+    start = found.period.start_utc - timedelta(days=LOOKBACK_DAYS)
+    candidates = runs(url, RunFilter(start=start, end=found.period.end_utc))
+    return candidates[candidates["id"].isin(set(found.lines["id"]))].reset_index(drop=True)
 
 
 def _bounds(period: Period) -> tuple[datetime, datetime]:

@@ -14,7 +14,7 @@ url = data.ledger_url()
 st.title("Data quality")
 st.caption(f"{filters.label} · how far the figures can be trusted")
 
-roots = data.runs(url, filters.runs())
+roots = data.period_runs(url, filters.period, filters.selection, widgets.today())
 if roots.empty:
     widgets.no_match(filters)
     st.stop()
@@ -30,13 +30,15 @@ for col, (method, label) in zip(
     strict=True,
 ):  # fmt: skip
     col.metric(label, f"{by_method.get(method, 0.0):.1%}", border=True,
-               help="Share of the IT energy of root runs in the period.")  # fmt: skip
+               help="Share of the IT energy of the root runs the period counts (whole "
+                    "runs).")  # fmt: skip
 if not shares.empty:
     st.altair_chart(charts.methods(shares), width="stretch")
 
 st.subheader("Runs that need care")
-st.caption("Root runs in the period, counted as in the report's data-quality section "
-           "(a child run's energy is part of its root's).")  # fmt: skip
+st.caption("The root runs the period counts (those with a share in it, as the Overview "
+           "and the report count them), by the report's data-quality groups (a child run's "
+           "energy is part of its root's).")  # fmt: skip
 issues = overview.quality_issues(roots)
 per_row = 4
 groups = list(issues)

@@ -86,6 +86,13 @@ def _dashboard(url: str) -> dict[str, float]:
     return figures.current
 
 
+def _quality_runs(url: str) -> list[str]:
+    from dashboard import data
+
+    found = data.period_runs(url, parse_period(QUARTER, TZ), Selection(), date(2026, 12, 1))
+    return list(found["id"])
+
+
 def _cli_totals() -> dict[str, Any]:
     done = greenai_cli("runs", "totals", "--period", QUARTER, "--format", "json")
     assert done.returncode == 0, done.stderr
@@ -123,6 +130,8 @@ def test_dashboard_report_cli_and_export_agree(url: str, tmp_path: Path) -> None
     imported = sorted(shares[i] for i in ids if i.startswith("cc-"))  # CodeCarbon's rows
     assert len(imported) == 2 and 0 < imported[0] < 1 == imported[1]  # one ends past 22:00
     assert any(r["kind"] == "node" for r in lines)  # node idle energy in the boundary
+    # the Data quality page reviews exactly the runs the period counts
+    assert set(_quality_runs(url)) == set(ids) == {r["run_id"] for r in report["runs"]}
     assert cli["timezone"] == TZ and cli["period_start"] == "2026-07-01T00:00:00+02:00"
 
     # the CLI's totals are the dashboard's, figure for figure

@@ -31,9 +31,11 @@ Location and emission factors
 - ``region`` [unset]: a region of ``country`` with its own factor in CodeCarbon: US states
   (``california``, ``new york``), Canadian provinces (``quebec``), Chinese provinces
   (``guangdong``), Nordic bidding zones (``SE3``, ``NO1``, ``FI``). Any case.
-- ``cloud_provider``, ``cloud_region`` [unset]: a cloud region with a published factor
-  (``gcp`` / ``us-central1``); CodeCarbon 3.3 has such factors for ``gcp`` only: on ``aws``
-  or ``azure``, set the data centre's ``country`` (and ``region``) instead.
+- ``cloud_provider``, ``cloud_region`` [unset]: the public-cloud region a run uses (it is
+  then Scope 3, category 1): ``gcp`` regions take CodeCarbon's cloud factors; ``aws`` and
+  ``azure`` regions take the grid factor of their country or US state through greenai's
+  region map (:mod:`greenai.emissions.cloud_regions`); a region outside the map needs
+  ``country`` (and ``region``) set to its location.
 - ``intensity_g_per_kwh`` [unset]: forced grid intensity, gCO2e/kWh (>= 0); wins over
   everything else.
 - ``factors_file`` [unset]: your own factor table, a CSV file with the columns

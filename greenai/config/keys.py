@@ -190,7 +190,7 @@ def _factor_file(key: str) -> Parser:
         path = _path(raw)
         if not path.is_file():
             raise ValueError("no such file")
-        from greenai.emissions.factors import read_factor_table
+        from greenai.emissions.user_factors import read_factor_table
 
         read_factor_table(path, key)  # raises ConfigError naming the line
         return path

@@ -6,16 +6,9 @@ Importing this package is light: CodeCarbon is imported only to build the cached
 
 from __future__ import annotations
 
-from greenai.emissions.factors import (
-    Factor,
-    TableFactor,
-    emissions_kg,
-    energy_mix,
-    load_table,
-    read_factor_table,
-    resolve_factor,
-)
+from greenai.emissions.factors import Factor, emissions_kg, energy_mix, load_table, resolve_factor
 from greenai.emissions.location import location_key, normalise_location, validate_location
+from greenai.emissions.user_factors import TableFactor, read_factor_table
 
 __all__ = [
     "Factor",

@@ -5,9 +5,13 @@ Precedence, highest first:
 1. a forced intensity (``intensity_g_per_kwh`` in the configuration);
 2. the user's factor table (``factors_file``), most specific location first:
    ``provider/region``, then ``ISO3/region``, then ``ISO3``;
-3. CodeCarbon's factor for the cloud region (``cloud_provider`` + ``cloud_region``);
+3. for ``gcp``, CodeCarbon's factor for the cloud region (``cloud_provider`` +
+   ``cloud_region``); for ``aws`` and ``azure``, CodeCarbon's factor for the region's location
+   in greenai's region map (:mod:`greenai.emissions.cloud_regions`: the US state where
+   CodeCarbon has one, else the country), the source naming the mapping;
 4. CodeCarbon's factor for the country, or for its region where CodeCarbon has one
-   (US states, Canadian and Chinese provinces, Nordic bidding zones);
+   (US states, Canadian and Chinese provinces, Nordic bidding zones); for a cloud region
+   outside the map, this is the configured location of its data centre;
 5. CodeCarbon's world average, flagged ``unknown_location``, when no location is set.
 
 The factor applies to facility energy (IT energy x PUE), as in CodeCarbon.
@@ -27,7 +31,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import threading
 from collections.abc import Mapping
@@ -35,8 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from greenai.emissions.cloud_regions import mapped_region
 from greenai.emissions.codecarbon_factors import TABLE_FORMAT, codecarbon_version
-from greenai.errors import ConfigError, GreenAIError
+from greenai.emissions.user_factors import user_table_row
+from greenai.errors import GreenAIError
 from greenai.figures import units
 from greenai.figures.flags import UNKNOWN_LOCATION
 
@@ -48,12 +53,10 @@ __all__ = [
     "TABLE_FORMAT",
     "Factor",
     "FactorTable",
-    "TableFactor",
     "codecarbon_version",
     "emissions_kg",
     "energy_mix",
     "load_table",
-    "read_factor_table",
     "resolve_factor",
 ]
 
@@ -84,21 +87,6 @@ class Factor:
     codecarbon_version: str | None
     location: str
     flags: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class TableFactor:
-    """One row of a user factor table.
-
-    Attributes:
-        location: Normalised location key (``FRA``, ``USA/california``, ``gcp/us-central1``).
-        intensity_g_per_kwh: gCO2e per kWh.
-        source: The row's ``source`` column, or an empty string.
-    """
-
-    location: str
-    intensity_g_per_kwh: float
-    source: str
 
 
 class FactorTable:
@@ -257,54 +245,6 @@ def _write_atomic(path: Path, data: Mapping[str, Any]) -> None:
             Path(tmp_name).unlink(missing_ok=True)
 
 
-def read_factor_table(path: Path, key: str = "factors_file") -> dict[str, TableFactor]:
-    """Reads a user factor table (CSV; columns in the module docstring).
-
-    Args:
-        path: The CSV file.
-        key: The configuration key that named it, for error messages.
-
-    Returns:
-        Normalised location key -> row.
-
-    Raises:
-        ConfigError: The file is unreadable or a row is invalid (the message names the line).
-    """
-    import csv
-
-    from greenai.emissions.location import location_key
-
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(key, str(path), f"a readable UTF-8 CSV file ({exc})") from exc
-    numbered = [
-        (n, line)
-        for n, line in enumerate(text.splitlines(), start=1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    rows = list(csv.reader(line for _, line in numbered))
-    header = [h.strip().casefold() for h in rows[0]] if rows else []
-    if "location" not in header or "intensity_g_per_kwh" not in header:
-        accepted = "a CSV whose header has location,intensity_g_per_kwh[,source]"
-        raise ConfigError(key, str(path), accepted)
-    factors: dict[str, TableFactor] = {}
-    for (line_no, _), row in zip(numbered[1:], rows[1:], strict=False):
-        cells = dict(zip(header, (c.strip() for c in row), strict=False))
-        where = f"{path}:{line_no}"
-        try:
-            location = location_key(cells.get("location", ""))
-            intensity = float(cells.get("intensity_g_per_kwh", ""))
-        except ValueError as exc:
-            raise ConfigError(key, where, f"a valid location and number ({exc})") from exc
-        if not (math.isfinite(intensity) and intensity >= 0):
-            raise ConfigError(key, where, "intensity_g_per_kwh >= 0 (gCO2e/kWh)")
-        if location in factors:
-            raise ConfigError(key, where, f"one row per location ({location} repeated)")
-        factors[location] = TableFactor(location, intensity, cells.get("source", ""))
-    return factors
-
-
 def resolve_factor(settings: Settings, *, cache_dir: Path | None = None) -> Factor:
     """The emission factor for the configured location (precedence in the module docstring).
 
@@ -323,9 +263,12 @@ def resolve_factor(settings: Settings, *, cache_dir: Path | None = None) -> Fact
     if settings.intensity_g_per_kwh is not None:
         return Factor(settings.intensity_g_per_kwh, "forced intensity (config)", None, location)
     if settings.factors_file is not None:
-        found = _from_user_table(settings, settings.factors_file)
-        if found is not None:
-            return found
+        mine = user_table_row(settings, settings.factors_file)
+        if mine is not None:
+            source = f"user table {settings.factors_file}: {mine.location}"
+            if mine.source:
+                source += f" ({mine.source})"
+            return Factor(mine.intensity_g_per_kwh, source, None, mine.location)
     table = load_table(cache_dir)
     prefix = f"codecarbon {table.codecarbon_version}"
     version = table.codecarbon_version
@@ -333,18 +276,44 @@ def resolve_factor(settings: Settings, *, cache_dir: Path | None = None) -> Fact
         row = table.cloud(settings.cloud_provider, settings.cloud_region)
         if row is not None:
             return Factor(row["g_per_kwh"], f"{prefix}: cloud {location}", version, location)
-    if settings.country:
-        if settings.region:
-            region = table.region(settings.country, settings.region)
-            if region is not None:
-                source = f"{prefix}: {region['dataset']} ({location})"
-                return Factor(region["g_per_kwh"], source, version, location)
-        country = table.country(settings.country)
-        if country is not None:
-            source = f"{prefix}: global_energy_mix ({settings.country})"
-            return Factor(country["g_per_kwh"], source, version, settings.country)
+        mapped = _mapped_grid(table, settings.cloud_provider, settings.cloud_region)
+        if mapped is not None:
+            g_per_kwh, basis = mapped
+            return Factor(g_per_kwh, f"{prefix}: {basis}", version, location)
+    grid = _grid(table, settings.country, settings.region) if settings.country else None
+    if grid is not None:
+        g_per_kwh, basis, place = grid
+        if settings.cloud_provider and settings.cloud_region:  # a region outside the map
+            basis += f" for {location} (not in the region map; location from configuration)"
+            place = location
+        return Factor(g_per_kwh, f"{prefix}: {basis}", version, place)
     world = f"{prefix}: world average (location not set)"
     return Factor(table.world_g_per_kwh, world, version, "world", (UNKNOWN_LOCATION,))
+
+
+def _grid(table: FactorTable, country: str, region: str | None) -> tuple[float, str, str] | None:
+    """A place's grid factor: ``(gCO2e/kWh, basis, place)`` for the region where CodeCarbon
+    has one, else for the country; None if CodeCarbon has neither."""
+    found = table.region(country, region) if region else None
+    if found is not None:
+        place = f"{country}/{region}"
+        return float(found["g_per_kwh"]), f"{found['dataset']} ({place})", place
+    row = table.country(country)
+    if row is None:
+        return None
+    return float(row["g_per_kwh"]), f"global_energy_mix ({country})", country
+
+
+def _mapped_grid(table: FactorTable, provider: str, region: str) -> tuple[float, str] | None:
+    """The grid factor of an aws/azure region's mapped location, its basis naming the map."""
+    entry = mapped_region(provider, region)
+    if entry is None:
+        return None
+    grid = _grid(table, entry.country_iso3, entry.state)
+    if grid is None:
+        return None
+    g_per_kwh, basis, _ = grid
+    return g_per_kwh, f"{basis} via {entry.provider}/{entry.region} (region map: {entry.source})"
 
 
 def _location_label(settings: Settings) -> str:
@@ -353,25 +322,6 @@ def _location_label(settings: Settings) -> str:
     if settings.country and settings.region:
         return f"{settings.country}/{settings.region}"
     return settings.country or "unset"
-
-
-def _from_user_table(settings: Settings, path: Path) -> Factor | None:
-    table = read_factor_table(path)
-    candidates = []
-    if settings.cloud_provider and settings.cloud_region:
-        candidates.append(f"{settings.cloud_provider}/{settings.cloud_region}".casefold())
-    if settings.country and settings.region:
-        candidates.append(f"{settings.country}/{settings.region.casefold()}")
-    if settings.country:
-        candidates.append(settings.country)
-    for candidate in candidates:
-        row = table.get(candidate)
-        if row is not None:
-            source = f"user table {path}: {row.location}"
-            if row.source:
-                source += f" ({row.source})"
-            return Factor(row.intensity_g_per_kwh, source, None, row.location)
-    return None
 
 
 def emissions_kg(facility_energy_j: float, factor: Factor) -> float:

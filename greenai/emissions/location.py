@@ -3,7 +3,9 @@
 Accepted locations: a country as an ISO 3166-1 alpha-3 code that CodeCarbon has a factor for;
 a region of that country where CodeCarbon resolves regions (US states, Canadian and Chinese
 provinces, the Nordic bidding zones SE1-SE4, NO1-NO5 and FI); a cloud provider and one of its
-regions with a published factor (CodeCarbon 3.3 has them for ``gcp`` only).
+regions: for ``gcp`` a region with a factor in CodeCarbon's cloud table, for ``aws`` and
+``azure`` a region of greenai's region map (:mod:`greenai.emissions.cloud_regions`), or any
+region name when ``country`` is set too (the run then takes that country's factor).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import difflib
 import re
 from pathlib import Path
 
+from greenai.emissions.cloud_regions import MAPPED_PROVIDERS, mapped_region, mapped_regions
 from greenai.emissions.factors import FactorTable, load_table
 from greenai.errors import ConfigError
 
@@ -23,7 +26,8 @@ __all__ = [
 ]
 
 CLOUD_PROVIDERS = ("aws", "azure", "gcp")
-"""Cloud providers CodeCarbon knows; only those with rows in its table have region factors."""
+"""Cloud providers accepted: ``gcp`` regions take CodeCarbon's cloud factors, ``aws`` and
+``azure`` regions the grid factor of their mapped location."""
 
 _ISO3 = re.compile(r"[A-Za-z]{3}")
 
@@ -92,7 +96,7 @@ def normalise_location(
     if country is not None and region is not None:
         region = _check_region(table, country, region)
     if provider is not None and cloud_region is not None:
-        provider, cloud_region = _check_cloud(table, provider, cloud_region)
+        provider, cloud_region = _check_cloud(table, provider, cloud_region, country)
     return country, region, provider, cloud_region
 
 
@@ -164,23 +168,31 @@ def _check_region(table: FactorTable, country: str, region: str) -> str:
     raise ConfigError("region", region, accepted)
 
 
-def _check_cloud(table: FactorTable, provider: str, region: str) -> tuple[str, str]:
-    provider = provider.casefold()
+def _check_cloud(
+    table: FactorTable, provider: str, region: str, country: str | None
+) -> tuple[str, str]:
+    provider, region = provider.casefold(), region.strip()
+    if provider in MAPPED_PROVIDERS:
+        return provider, _check_mapped_region(provider, region, country)
     regions = table.cloud_regions(provider)
-    version = table.codecarbon_version
-    if not regions:
-        with_regions = sorted(p for p in table.data["cloud"] if table.cloud_regions(p))
-        accepted = (
-            f"CodeCarbon {version} has cloud region factors only for {', '.join(with_regions)};"
-            f" for {provider}, unset cloud_provider/cloud_region and set the data centre's"
-            " country (and region) instead"
-        )
-        raise ConfigError("cloud_region", region, accepted)
-    if table.cloud(provider, region.strip()) is not None:
-        return provider, region.strip().casefold()
-    hint = _suggest(region.strip().casefold(), regions)
+    if table.cloud(provider, region) is not None:
+        return provider, region.casefold()
+    hint = _suggest(region.casefold(), regions)
     accepted = (
-        f"a {provider} region with a factor in CodeCarbon {version}{hint}"
+        f"a {provider} region with a factor in CodeCarbon {table.codecarbon_version}{hint}"
         f" (one of: {', '.join(regions)})"
+    )
+    raise ConfigError("cloud_region", region, accepted)
+
+
+def _check_mapped_region(provider: str, region: str, country: str | None) -> str:
+    """An aws/azure region: one of the region map, or any name when ``country`` is set."""
+    if mapped_region(provider, region) is not None or country is not None:
+        return region.casefold()
+    regions = sorted(mapped_regions(provider))
+    hint = _suggest(region.casefold(), regions)
+    accepted = (
+        f"a region of {provider} in greenai's region map{hint} (one of: {', '.join(regions)});"
+        " for a region not in the map, set country (and region) to its location"
     )
     raise ConfigError("cloud_region", region, accepted)

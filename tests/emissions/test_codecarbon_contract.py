@@ -115,3 +115,21 @@ def test_energy_mix_is_codecarbons_generation_mix():
         rel=1e-12,
     )
     assert energy_mix("ZZZ") is None
+
+
+@pytest.mark.parametrize(
+    ("provider", "region", "iso3", "state"),
+    [
+        ("aws", "us-east-1", "USA", "virginia"),
+        ("azure", "westus3", "USA", "arizona"),
+        ("aws", "eu-west-3", "FRA", None),
+        ("azure", "westeurope", "NLD", None),
+    ],
+)
+def test_mapped_cloud_region_matches_codecarbon_for_its_location(
+    codecarbon, provider, region, iso3, state
+):
+    private, _ = codecarbon
+    factor = resolve_factor(Settings(cloud_provider=provider, cloud_region=region))
+    assert emissions_kg(J_PER_KWH, factor) == pytest.approx(private(iso3, state), rel=1e-9)
+    assert factor.location == f"{provider}/{region}"

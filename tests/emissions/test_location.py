@@ -25,6 +25,9 @@ def _cache(monkeypatch, tmp_path_factory):
         (("CHN", "Guangdong Province", None, None), ("CHN", "guangdong", None, None)),
         (("CHN", "Nei Mongol", None, None), ("CHN", "inner mongolia", None, None)),
         ((None, None, "GCP", "US-Central1"), (None, None, "gcp", "us-central1")),
+        ((None, None, "AWS", "US-East-1"), (None, None, "aws", "us-east-1")),
+        ((None, None, "azure", " WestEurope "), (None, None, "azure", "westeurope")),
+        (("fra", None, "aws", "EU-New-9"), ("FRA", None, "aws", "eu-new-9")),
         ((None, None, None, None), (None, None, None, None)),
     ],
 )
@@ -46,7 +49,8 @@ def test_locations_are_normalised_to_codecarbon_names(given, expected):
         ((None, None, "gcp", None), "cloud_provider", "set both"),
         ((None, None, None, "us-central1"), "cloud_region", "set both"),
         ((None, None, "gcp", "us-centrl1"), "cloud_region", "did you mean us-central1"),
-        ((None, None, "aws", "us-east-1"), "cloud_region", "country"),
+        ((None, None, "aws", "us-east1"), "cloud_region", "did you mean us-east-1"),
+        ((None, None, "azure", "mars"), "cloud_region", "set country"),
     ],
 )
 def test_unknown_locations_are_config_errors_naming_the_key(given, key, hint):

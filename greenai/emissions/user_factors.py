@@ -1,0 +1,100 @@
+"""Your own emission-factor table (``factors_file``): a CSV of locations and factors that
+wins over CodeCarbon's data for the locations it lists.
+
+Columns: ``location`` (``FRA``, ``USA/california``, ``gcp/us-central1``,
+``aws/eu-west-3``), ``intensity_g_per_kwh`` (gCO2e/kWh, >= 0) and an optional ``source``.
+Lines starting with ``#`` are comments.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from greenai.errors import ConfigError
+
+if TYPE_CHECKING:
+    from greenai.config import Settings
+
+
+@dataclass(frozen=True)
+class TableFactor:
+    """One row of a user factor table.
+
+    Attributes:
+        location: Normalised location key (``FRA``, ``USA/california``, ``gcp/us-central1``).
+        intensity_g_per_kwh: gCO2e per kWh.
+        source: The row's ``source`` column, or an empty string.
+    """
+
+    location: str
+    intensity_g_per_kwh: float
+    source: str
+
+
+def read_factor_table(path: Path, key: str = "factors_file") -> dict[str, TableFactor]:
+    """Reads a user factor table (CSV; columns in the module docstring).
+
+    Args:
+        path: The CSV file.
+        key: The configuration key that named it, for error messages.
+
+    Returns:
+        Normalised location key -> row.
+
+    Raises:
+        ConfigError: The file is unreadable or a row is invalid (the message names the line).
+    """
+    import csv
+
+    from greenai.emissions.location import location_key
+
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(key, str(path), f"a readable UTF-8 CSV file ({exc})") from exc
+    numbered = [
+        (n, line)
+        for n, line in enumerate(text.splitlines(), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    rows = list(csv.reader(line for _, line in numbered))
+    header = [h.strip().casefold() for h in rows[0]] if rows else []
+    if "location" not in header or "intensity_g_per_kwh" not in header:
+        accepted = "a CSV whose header has location,intensity_g_per_kwh[,source]"
+        raise ConfigError(key, str(path), accepted)
+    factors: dict[str, TableFactor] = {}
+    for (line_no, _), row in zip(numbered[1:], rows[1:], strict=False):
+        cells = dict(zip(header, (c.strip() for c in row), strict=False))
+        where = f"{path}:{line_no}"
+        try:
+            location = location_key(cells.get("location", ""))
+            intensity = float(cells.get("intensity_g_per_kwh", ""))
+        except ValueError as exc:
+            raise ConfigError(key, where, f"a valid location and number ({exc})") from exc
+        if not (math.isfinite(intensity) and intensity >= 0):
+            raise ConfigError(key, where, "intensity_g_per_kwh >= 0 (gCO2e/kWh)")
+        if location in factors:
+            raise ConfigError(key, where, f"one row per location ({location} repeated)")
+        factors[location] = TableFactor(location, intensity, cells.get("source", ""))
+    return factors
+
+
+def user_table_row(settings: Settings, path: Path) -> TableFactor | None:
+    """The row of the table at ``path`` for the configured location: the cloud region,
+    else the country's region, else the country; None when it lists none of them."""
+    table = read_factor_table(path)
+    candidates = []
+    if settings.cloud_provider and settings.cloud_region:
+        candidates.append(f"{settings.cloud_provider}/{settings.cloud_region}".casefold())
+    if settings.country and settings.region:
+        candidates.append(f"{settings.country}/{settings.region.casefold()}")
+    if settings.country:
+        candidates.append(settings.country)
+    for candidate in candidates:
+        row = table.get(candidate)
+        if row is not None:
+            return row
+    return None

@@ -170,6 +170,8 @@ LOCAL_RANK_UNKNOWN = "local_rank_unknown"
 NODE_IDLE_ENERGY = "node_idle_energy"
 LOCAL_TIME_AMBIGUOUS = "local_time_ambiguous"
 LOCAL_TIME_NONEXISTENT = "local_time_nonexistent"
+FACTOR_MISMATCH = "factor_mismatch"
+CODECARBON_VERSION_DIFFERS = "codecarbon_version_differs"
 
 # -- prefixes (made by the functions below) ------------------------------------------
 
@@ -262,6 +264,11 @@ FLAGS: Mapping[str, FlagInfo] = {
                  "went forward): read with the offset before the change", _W, _G.PROVENANCE),
         FlagInfo(IMPORTED, "imported from another tool's records: figures as it recorded "
                  "them", _I, _G.PROVENANCE, "tool"),
+        FlagInfo(FACTOR_MISMATCH, "the emission factor the imported record implies differs "
+                 "from CodeCarbon's table for its location by more than 2%: its figures are "
+                 "kept, both factors are in its tags", _W, _G.FACTOR),
+        FlagInfo(CODECARBON_VERSION_DIFFERS, "recorded by another CodeCarbon version than the "
+                 "installed one, whose factors may have been revised", _I, _G.PROVENANCE),
     )
 }  # fmt: skip
 """Every flag, by code (prefixes with their separator)."""

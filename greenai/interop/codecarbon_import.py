@@ -26,6 +26,7 @@ from greenai.interop.codecarbon_latest import latest_rows
 from greenai.interop.codecarbon_reader import Progress, read_codecarbon_rows
 from greenai.interop.codecarbon_record import ledger_record, run_id_of
 from greenai.interop.codecarbon_row import CodecarbonRow
+from greenai.interop.implied_factor import FactorCheck, check_factor
 from greenai.interop.stored_runs import StoredRun, stored_runs
 from greenai.ledger import Ledger
 
@@ -83,13 +84,18 @@ def import_codecarbon(
     parents = {p for p in (parent_of(r.experiment_id) for r in latest.rows) if p}
     ids = {run_id_of(r) for r in latest.rows} | {r.run_id for r in latest.rows if r.run_id}
     stored = stored_runs(ledger, ids | parents)
-    records = [_record(row, stored) for row in latest.rows]
+    from greenai.emissions.factors import load_table
+
+    table = load_table()
+    records = [_record(row, stored, check_factor(row, table)) for row in latest.rows]
     written = [record for record in records if record is not None]
     save_runs(ledger, written)
     return ImportedRuns(rows=latest.read, runs=len(written), known=len(records) - len(written))
 
 
-def _record(row: CodecarbonRow, stored: dict[str, StoredRun]) -> dict[str, Any] | None:
+def _record(
+    row: CodecarbonRow, stored: dict[str, StoredRun], check: FactorCheck
+) -> dict[str, Any] | None:
     """The runs row to write for ``row``, or None when the ledger's run stands."""
     if row.run_id and row.run_id in stored:
         return None  # greenai's own run, exported and coming back
@@ -99,5 +105,6 @@ def _record(row: CodecarbonRow, stored: dict[str, StoredRun]) -> dict[str, Any] 
     parent = parent_of(row.experiment_id)
     parent_id = None if parent is None else parent if parent in stored else ledger_id(parent)
     kept = same.tags if same is not None else None
-    run: dict[str, Any] = ledger_record(row, parent_id=parent_id, kept_tags=kept)["run"]
+    record = ledger_record(row, parent_id=parent_id, kept_tags=kept, check=check)
+    run: dict[str, Any] = record["run"]
     return run

@@ -17,6 +17,7 @@ from greenai.figures.units import J_PER_KWH
 from greenai.interop.codecarbon_columns import IMPORT_SOURCE
 from greenai.interop.codecarbon_ids import RUN_ID_TAG, ledger_id
 from greenai.interop.codecarbon_row import CodecarbonRow
+from greenai.interop.implied_factor import FactorCheck
 
 IMPORT_FLAG = flags.imported("codecarbon")
 TIMEZONE_TAG = "codecarbon_timezone"
@@ -44,7 +45,11 @@ def _it_j(kwh_with_pue: float, pue: float) -> float:
 
 
 def ledger_record(
-    row: CodecarbonRow, *, parent_id: str | None = None, kept_tags: Mapping[str, Any] | None = None
+    row: CodecarbonRow,
+    *,
+    parent_id: str | None = None,
+    kept_tags: Mapping[str, Any] | None = None,
+    check: FactorCheck | None = None,
 ) -> dict[str, Any]:
     """The record that :meth:`greenai.ledger.Ledger.save_run` takes, for one row.
 
@@ -52,7 +57,9 @@ def ledger_record(
         row: The row.
         parent_id: Ledger id of the run this one is a part of (an exported part).
         kept_tags: Tags of the stored run this row updates, kept unless the row sets them.
+        check: The row's factor checked against CodeCarbon's table (its flags and tags).
     """
+    found = check or FactorCheck()
     by_kind = {
         kind: {"energy_j": _it_j(kwh, row.pue), "method": method}
         for kind, kwh, method in (
@@ -87,7 +94,7 @@ def ledger_record(
         "cloud_region": row.cloud_region if row.on_cloud else None,
         "hardware": row.gpu_model or row.cpu_model,
         "mode": row.tracking_mode,
-        "tags": _tags(row, kept_tags or {}),
-        "flags": [IMPORT_FLAG] if row.time_flag is None else [IMPORT_FLAG, row.time_flag],
+        "tags": {**_tags(row, kept_tags or {}), **found.tags},
+        "flags": [IMPORT_FLAG, *([row.time_flag] if row.time_flag else []), *found.flags],
     }
     return {"run": run, "devices": [], "windows": [], "metrics": []}

@@ -126,15 +126,21 @@ def period_of(
 
 def today() -> date:
     """Today in the configured time zone."""
-    return datetime.now(UTC).astimezone(zone(configured_timezone())).date()
+    return local_today(configured_timezone())
+
+
+def local_today(timezone: str) -> date:
+    """Today in ``timezone``."""
+    return datetime.now(UTC).astimezone(zone(timezone)).date()
 
 
 def configured_timezone() -> str:
-    """The time zone periods are cut in (the ``timezone`` setting; UTC if unreadable)."""
-    from greenai.config import load_settings
+    """The time zone periods are cut in (the ``timezone`` setting, read once with the
+    rest of the configuration; UTC if unreadable)."""
+    from dashboard import data
 
     try:
-        return load_settings().timezone
+        return data.settings().timezone
     except GreenAIError:
         return "UTC"
 
@@ -142,7 +148,7 @@ def configured_timezone() -> str:
 def sidebar_filters(options: dict[str, list[str]], today: date | None = None) -> Filters:
     """Draws the filters in the sidebar and returns (and remembers) the selection."""
     timezone = configured_timezone()
-    today = today or datetime.now(UTC).astimezone(zone(timezone)).date()
+    today = today or local_today(timezone)
     side = st.sidebar
     side.header("Filters")
     choice = side.selectbox(
@@ -193,7 +199,7 @@ def current_filters() -> Filters:
     if isinstance(found, Filters):
         return found
     timezone = configured_timezone()
-    today = datetime.now(UTC).astimezone(zone(timezone)).date()
+    today = local_today(timezone)
     return Filters(period=period_of(DEFAULT_PERIOD, today, timezone=timezone), label=DEFAULT_PERIOD)
 
 

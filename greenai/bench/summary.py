@@ -240,17 +240,14 @@ def payload(result: BenchResult, rows: list[Row]) -> dict[str, Any]:
     }
 
 
-def print_summary(result: BenchResult, console: Console | None = None) -> list[Row]:
+def print_summary(result: BenchResult, console: Console) -> list[Row]:
     """Print the table and its notes; returns the rows.
 
     Args:
         result: What the benchmark measured.
-        console: Where to print; default :func:`greenai.cli.console.table_console`
-            (whole tables when the output is not a terminal).
+        console: Where to print (the CLI's :func:`greenai.cli.console.table_console`:
+            whole tables when the output is not a terminal).
     """
-    from greenai.cli.console import table_console
-
-    console = console or table_console()
     rows = summarize(result)
     console.print(table(result, rows))
     print_notes(result, rows, console)

@@ -71,17 +71,15 @@ def _period_lines(
     as_of: str | None,
     db: str | None,
 ) -> tuple[Period, datetime, pd.DataFrame]:
-    from greenai.cli.report_cmd import check_as_of, check_period
+    from greenai.cli.report_cmd import checked_period
     from greenai.config import load_settings
     from greenai.figures.frame import Selection, read_lines
     from greenai.figures.periods import parse_as_of
     from greenai.ledger import Ledger
     from greenai.ledger.journal import unshipped_note
-    from greenai.reports.api import resolve_period
 
     settings = load_settings({"db_url": db} if db else None)
-    chosen = check_period(resolve_period(period, last, settings.timezone))
-    check_as_of(as_of, settings.timezone)
+    chosen = checked_period(period, last, as_of, settings.timezone)
     moment = parse_as_of(as_of, settings.timezone) if as_of else datetime.now(UTC)
     note = unshipped_note(settings.db_url)
     if note is not None:

@@ -77,14 +77,12 @@ def report(
     from greenai.config import load_settings
     from greenai.ledger.journal import unshipped_note
     from greenai.reports import report as make_report
-    from greenai.reports.api import resolve_period
 
     settings = load_settings({"db_url": db} if db else None)
     note = unshipped_note(settings.db_url)
     if note is not None:
         typer.echo(f"greenai: note: {note}; the report leaves them out", err=True)
-    chosen = check_period(resolve_period(period, last, settings.timezone))
-    check_as_of(as_of, settings.timezone)
+    chosen = checked_period(period, last, as_of, settings.timezone)
     folder = out if out is not None else Path(f"greenai-report-{chosen.label}")
     created = prepare_folder(folder)
     try:
@@ -117,6 +115,22 @@ def report(
         f"Scope 3 cloud {data['scope3_cloud_tco2e']:.6f} tCO2e"
     )
     typer.echo(f"written to {result.out_dir}: {', '.join(sorted(result.files))}")
+
+
+def checked_period(
+    period: str | None, last: str | None, as_of: str | None, timezone: str
+) -> Period:
+    """The period ``--period`` or ``--last`` names, checked (:func:`check_period`), with
+    ``--as-of`` checked too (:func:`check_as_of`), before anything is read.
+
+    Raises:
+        ConfigError: Neither or both of ``period`` and ``last``, or an invalid value.
+    """
+    from greenai.reports.api import resolve_period
+
+    chosen = check_period(resolve_period(period, last, timezone))
+    check_as_of(as_of, timezone)
+    return chosen
 
 
 def check_period(period: Period) -> Period:

@@ -19,11 +19,10 @@ from greenai.figures import definitions as defs
 from greenai.queries.stats import RatioInterval, bootstrap_ratio, t_interval, welch_ratio
 from greenai.queries.workloads import WORKLOAD_KEYS
 
-# Per-run figures: column -> (label, unit, lower is better).
+# Per-run figures: column -> (label, unit, lower is better), from their definitions.
 METRICS: dict[str, tuple[str, str, bool]] = {
-    "j_per_output_token": ("Energy per output token", "J/token", True),
-    "tokens_per_kwh": ("Output tokens per kWh", "tokens/kWh", False),
-    "g_per_1k_tokens": ("Emissions per 1,000 output tokens", "gCO2e/1k tokens", True),
+    d.key: (d.label, d.unit, d.lower_is_better)
+    for d in (defs.J_PER_OUTPUT_TOKEN, defs.TOKENS_PER_KWH, defs.G_PER_1K_TOKENS)
 }
 GROUP_KEYS = ("model", "technique", "hardware", "batch_size", "seq_len")
 SAVING_FIGURES = {  # METRICS key -> the figure of a workload line it compares
@@ -275,7 +274,7 @@ def _saving_fields(
 def saving_label(technique: str, metric: str, fields: dict[str, Any]) -> str:
     """One line such as ``int8: -38% J/token (-45% to -31%), n=5``."""
     known = defs.DEFINITIONS.get(metric)
-    unit = known.unit if known else METRICS.get(metric, (metric, metric, True))[1]
+    unit = known.unit if known else metric
     n = fields["n"]
     if fields["significant"] is None:
         return f"{technique}: {fields['change']:+.0%} {unit}, n={n} (too few runs for an interval)"

@@ -75,18 +75,23 @@ def workload_lines(rows: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
     return lines[list(LINE_COLUMNS)]
 
 
+def _marked(windows: pd.DataFrame) -> pd.Series:
+    """Which windows were marked steady state (missing counts as not)."""
+    return windows["steady_state"].fillna(False).astype(bool)
+
+
 def _marked_runs(windows: pd.DataFrame) -> set[str]:
     """Runs with at least one window marked steady state."""
     if windows.empty or "steady_state" not in windows:
         return set()
-    return set(windows.loc[windows["steady_state"] == True, "run_id"])  # noqa: E712
+    return set(windows.loc[_marked(windows), "run_id"])
 
 
 def _steady_windows(windows: pd.DataFrame) -> pd.DataFrame:
     """Steady-state windows with an energy, as ``run_id``, ``name``, ``w_j``, ``tokens``."""
     if windows.empty or "steady_state" not in windows:
         return pd.DataFrame(columns=["run_id", "name", "w_j", "tokens"])
-    chosen = windows[(windows["steady_state"] == True) & windows["energy_j"].notna()]  # noqa: E712
+    chosen = windows[_marked(windows) & windows["energy_j"].notna()]
     tokens = chosen["tokens_input"].fillna(0).astype(float) + chosen["tokens_output"].fillna(0)
     return pd.DataFrame(
         {

@@ -63,13 +63,18 @@ def _assert_round_trip(path: Path, tmp_path: Path) -> None:
     assert len(ledger_runs(url)) == len(last)
 
 
-def test_a_tracker_that_flushed_imports_its_last_row(tmp_path: Path) -> None:
-    tracker = _tracker(tmp_path)
+def _track_with_a_flush(tracker: object) -> None:
+    """Start, work, ``flush()`` (a running-total row), work, stop (the final row)."""
     tracker.start()  # type: ignore[attr-defined]
     _busy(1.2)
     tracker.flush()  # type: ignore[attr-defined]
     _busy(1.2)
     tracker.stop()  # type: ignore[attr-defined]
+
+
+def test_a_tracker_that_flushed_imports_its_last_row(tmp_path: Path) -> None:
+    tracker = _tracker(tmp_path)
+    _track_with_a_flush(tracker)
     path = tmp_path / "emissions.csv"
     rows = _rows(path)
     assert len(rows) == 2 and rows[0]["run_id"] == rows[1]["run_id"]
@@ -79,11 +84,7 @@ def test_a_tracker_that_flushed_imports_its_last_row(tmp_path: Path) -> None:
 
 def test_an_update_mode_tracker_imports_its_last_row(tmp_path: Path) -> None:
     tracker = _tracker(tmp_path, on_csv_write="update")
-    tracker.start()  # type: ignore[attr-defined]
-    _busy(1.2)
-    tracker.flush()  # type: ignore[attr-defined]
-    _busy(1.2)
-    tracker.stop()  # type: ignore[attr-defined]
+    _track_with_a_flush(tracker)
     path = tmp_path / "emissions.csv"
     assert len(_last_rows(path)) == 1
     _assert_round_trip(path, tmp_path)

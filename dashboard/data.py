@@ -206,13 +206,13 @@ def period_figures(
     )
     current = read.period(whole.start_utc, whole.end_utc)[0]
     previous = figures.totals(read.period(*_bounds(whole.previous()))[0]) if period else None
-    buckets = [_bounds(p) for p in whole.subperiods()]
+    buckets = figures.bucket_lines(read, [_bounds(p) for p in whole.subperiods()])
     return PeriodFigures(
         whole,
         figures.totals(current),
         previous,
         figures.run_figures(current),
-        {by: figures.over_time(read, buckets, by=by) for by in STACKS},
+        {by: figures.over_time(buckets, by=by) for by in STACKS},
     )
 
 

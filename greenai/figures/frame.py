@@ -268,19 +268,27 @@ NODE_GROUP = "node idle"
 """The group of node idle energy in breakdowns by a run's column."""
 
 
-def over_time(
-    lines: PeriodLines,
-    buckets: Sequence[tuple[datetime, datetime]],
-    *,
-    by: str = "project",
-    keep: int = 7,
-) -> pd.DataFrame:
-    """Energy and emissions per time bucket and group, each run split at the buckets'
-    edges as a period is (so the buckets add up to the period's totals).
+def bucket_lines(lines: PeriodLines, buckets: Sequence[tuple[datetime, datetime]]) -> pd.DataFrame:
+    """The lines of each time bucket (``[start, end)``, aware, in order), each run split
+    at the buckets' edges as a period is, with the bucket's start as ``period`` (aware
+    UTC). Read once, then stacked by any column (:func:`over_time`)."""
+    parts = []
+    for start, end in buckets:
+        frame = lines.period(start, end)[0]
+        if len(frame):
+            parts.append(frame.assign(period=pd.Timestamp(start).tz_convert("UTC")))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+OVER_TIME_COLUMNS = ["period", "group", "energy_j", "facility_energy_j", "emissions_kg", "runs"]
+
+
+def over_time(buckets: pd.DataFrame, *, by: str = "project", keep: int = 7) -> pd.DataFrame:
+    """Energy and emissions per time bucket and group (so the buckets add up to the
+    period's totals).
 
     Args:
-        lines: What was read for the whole span.
-        buckets: ``[start, end)`` of each bucket (aware), in order.
+        buckets: The buckets' lines (:func:`bucket_lines`).
         by: Run column to stack by (``project``, ``phase``, ``model``...); node idle
             energy is its own group (:data:`NODE_GROUP`).
         keep: Largest groups kept by name; the rest are summed as ``other``.
@@ -290,22 +298,15 @@ def over_time(
         ``facility_energy_j``, ``emissions_kg``, ``runs`` (lines with a share in the
         bucket).
     """
-    columns = ["period", "group", "energy_j", "facility_energy_j", "emissions_kg", "runs"]
-    parts = []
-    for start, end in buckets:
-        frame = lines.period(start, end)[0]
-        if len(frame):
-            parts.append(frame.assign(period=pd.Timestamp(start).tz_convert("UTC")))
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    frame = pd.concat(parts, ignore_index=True)
-    labels = frame[by].astype(object).where(frame[by].notna(), "(none)").astype(str)
-    labels = labels.where(frame["kind"] == "run", NODE_GROUP)
-    ranked = frame["energy_it_j"].astype(float).groupby(labels).sum().sort_values(ascending=False)
-    top = set(ranked.index[:keep]) | {NODE_GROUP}
-    frame["group"] = labels.where(labels.isin(top), "other")
+    if not len(buckets):
+        return pd.DataFrame(columns=OVER_TIME_COLUMNS)
+    labels = buckets[by].astype(object).where(buckets[by].notna(), "(none)").astype(str)
+    labels = labels.where(buckets["kind"] == "run", NODE_GROUP)
+    ranked = buckets["energy_it_j"].astype(float).groupby(labels).sum()
+    top = set(ranked.sort_values(ascending=False).index[:keep]) | {NODE_GROUP}
     out = (
-        frame.groupby(["period", "group"], sort=True)
+        buckets.assign(group=labels.where(labels.isin(top), "other"))
+        .groupby(["period", "group"], sort=True)
         .agg(
             energy_j=("energy_it_j", total),
             facility_energy_j=("facility_j", total),
@@ -314,7 +315,7 @@ def over_time(
         )
         .reset_index()
     )
-    return out[columns]
+    return out[OVER_TIME_COLUMNS]
 
 
 def changes(current: Mapping[str, float], previous: Mapping[str, float]) -> dict[str, float | None]:

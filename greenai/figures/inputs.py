@@ -5,10 +5,10 @@ boundary, and node-level energy. Runs and series are read through :mod:`greenai.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -45,19 +45,20 @@ class ReportInputs:
     ledger_id: str | None = None
 
 
-def span_end(row: pd.Series) -> datetime:
+def span_end(row: Mapping[Any, Any]) -> datetime:
     """When a run's energy stops counting: its end, else its last heartbeat, else its start
     plus its duration (never before its start)."""
-    start = _dt(row["started_at"])
+    start = as_datetime(row["started_at"])
     assert start is not None  # started_at is NOT NULL in the schema
     for key in ("ended_at", "heartbeat_at"):
-        moment = _dt(row.get(key))
+        moment = as_datetime(row.get(key))
         if moment is not None:
             return max(moment, start)
     return start + pd.Timedelta(seconds=float(row.get("duration_s") or 0.0))
 
 
-def _dt(value: object) -> datetime | None:
+def as_datetime(value: object) -> datetime | None:
+    """A ledger timestamp as a datetime; None for a missing one (None, NaT, NaN)."""
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, float):  # NaN
@@ -100,15 +101,16 @@ def load_inputs(
         projects=tuple(projects),
         root_only=True,
         as_of=as_of,
+        active_at=window_start,
     )
     runs = runs_frame(ledger, flt)
-    if len(runs):
-        ends = runs.apply(span_end, axis=1)
-        starts = runs["started_at"].map(_dt)
-        keep = [e > window_start or s >= window_start for s, e in zip(starts, ends, strict=True)]
-        runs = runs[keep]
-        runs = runs.sort_values(["started_at", "id"], kind="stable").reset_index(drop=True)
-    crossing = _crossing_ids(runs, list(boundaries))
+    spans = _spans(runs)
+    keep = [end > window_start or start >= window_start for start, end in spans]
+    runs = runs[pd.Series(keep, index=runs.index, dtype=bool)]
+    order = runs.sort_values(["started_at", "id"], kind="stable").index  # positions: a fresh frame
+    spans = [spans[i] for i in order]
+    runs = runs.loc[order].reset_index(drop=True)
+    crossing = _crossing_ids(runs, spans, list(boundaries))
     series = {run_id: _series(ledger, run_id, tiers) for run_id in crossing}
     nodes = pd.DataFrame(columns=NODE_COLUMNS)
     if not projects:  # node energy belongs to no project
@@ -116,13 +118,25 @@ def load_inputs(
     return ReportInputs(runs, series, nodes, ledger.get_meta("ledger_id"))
 
 
-def _crossing_ids(runs: pd.DataFrame, boundaries: list[datetime]) -> list[str]:
-    found = []
-    for _, row in runs.iterrows():
-        start, end = _dt(row["started_at"]), span_end(row)
-        assert start is not None
-        if any(start < b < end for b in boundaries):
-            found.append(str(row["id"]))
+def _spans(runs: pd.DataFrame) -> list[tuple[datetime, datetime]]:
+    """Each run's start and :func:`span_end`, in row order (positions of ``runs``)."""
+    columns = [c for c in ("started_at", "ended_at", "heartbeat_at", "duration_s") if c in runs]
+    spans = []
+    for row in runs[columns].to_dict("records"):
+        start = as_datetime(row["started_at"])
+        assert start is not None  # started_at is NOT NULL in the schema
+        spans.append((start, span_end(row)))
+    return spans
+
+
+def _crossing_ids(
+    runs: pd.DataFrame, spans: Sequence[tuple[datetime, datetime]], boundaries: list[datetime]
+) -> list[str]:
+    found = [
+        str(run_id)
+        for run_id, (start, end) in zip(runs["id"], spans, strict=True)
+        if any(start < b < end for b in boundaries)
+    ]
     return sorted(found)
 
 
@@ -143,7 +157,7 @@ def _series(ledger: Ledger, run_id: str, tiers: Sequence[str]) -> pd.DataFrame:
         parts.append(
             pd.DataFrame(
                 {
-                    "ts_s": [_dt(t).timestamp() for t in frame["ts"]],  # type: ignore[union-attr]
+                    "ts_s": [as_datetime(t).timestamp() for t in frame["ts"]],  # type: ignore[union-attr]
                     "bucket_s": bucket_s,
                     "energy_j": energy,
                 }

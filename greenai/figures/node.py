@@ -52,7 +52,9 @@ class HostProfile:
 def host_profiles(lines: pd.DataFrame) -> dict[str, HostProfile]:
     """Each host's profile from its latest run line (lines sorted oldest first)."""
     found: dict[str, HostProfile] = {}
-    for row in records(lines):
+    columns = ("host_id", "scope", "country", "region", "location", "pue",
+               "loc_intensity_g_per_kwh", "loc_source", "codecarbon_version")  # fmt: skip
+    for row in records(lines, columns):
         if not row["host_id"] or row["loc_intensity_g_per_kwh"] is None:
             continue
         found[row["host_id"]] = HostProfile(

@@ -147,7 +147,9 @@ def apply_market(lines: pd.DataFrame, market: MarketFactors) -> pd.DataFrame:
     basis: list[str | None] = []
     source: list[str | None] = []
     kg: list[float | None] = []
-    for row in records(out):
+    columns = ("scope", "country", "region", "loc_intensity_g_per_kwh", "loc_source", "loc_kg",
+               "facility_j")  # fmt: skip
+    for row in records(out, columns):
         if row["scope"] != SCOPE2:
             intensity.append(None)
             basis.append(None)

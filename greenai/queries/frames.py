@@ -29,6 +29,9 @@ class RunFilter:
         root_only: Only runs without a parent (totals count root runs only).
         statuses: Keep only these statuses (empty: all).
         as_of: Only rows the ledger held at that time (``created_at <= as_of``).
+        active_at: Only runs that may still draw energy at or after this moment: ended
+            at or after it, not ended, or started at or after it (a superset of the
+            runs whose span reaches it; the caller decides exactly).
     """
 
     start: datetime | None = None
@@ -40,6 +43,7 @@ class RunFilter:
     root_only: bool = True
     statuses: tuple[str, ...] = ()
     as_of: datetime | None = None
+    active_at: datetime | None = None
 
 
 def _where(flt: RunFilter) -> list[Any]:
@@ -62,6 +66,14 @@ def _where(flt: RunFilter) -> list[Any]:
         clauses.append(runs.c.parent_run_id.is_(None))
     if flt.as_of is not None:
         clauses.append(runs.c.created_at <= flt.as_of)
+    if flt.active_at is not None:
+        clauses.append(
+            sa.or_(
+                runs.c.ended_at >= flt.active_at,
+                runs.c.ended_at.is_(None),
+                runs.c.started_at >= flt.active_at,
+            )
+        )
     return clauses
 
 

@@ -40,7 +40,8 @@ Location and emission factors
   everything else.
 - ``factors_file`` [unset]: your own factor table, a CSV file with the columns
   ``location`` (``FRA``, ``USA/california``, ``gcp/us-central1``), ``intensity_g_per_kwh``
-  and optionally ``source``; a matching row wins over CodeCarbon's factors.
+  and optionally ``source``, ``vintage`` (year), ``basis`` (``life-cycle`` or
+  ``combustion``) and ``gwp`` (``AR5``); a matching row wins over CodeCarbon's factors.
 - ``market_factors`` [empty]: market-based factors for reports (Scope 2 dual reporting),
   ``ISO3`` or ``ISO3/region`` -> gCO2e/kWh; in TOML a ``[tool.greenai.market_factors]``
   table (``FRA = 20``, ``"USA/california" = 150``).

@@ -16,9 +16,10 @@ Table layout (format :data:`TABLE_FORMAT`), every intensity in gCO2e per kWh:
 - ``countries``: ISO3 -> ``{"g_per_kwh", "name", "year", "mix"}``, from
   ``global_energy_mix.json``; ``mix`` holds the fossil / nuclear / renewable shares of
   generation (``fossil_TWh``, ``nuclear_TWh``, ``renewables_TWh`` over ``total_TWh``) or null.
-- ``regions``: ISO3 -> canonical region name -> ``{"g_per_kwh", "dataset"}`` for the regions
-  CodeCarbon resolves itself: US states (EPA eGRID), Canadian provinces (energy mix), Chinese
-  provinces (MEE/NBS) and the Nordic bidding zones.
+- ``regions``: ISO3 -> canonical region name -> ``{"g_per_kwh", "dataset", "mix"}`` for the
+  regions CodeCarbon resolves itself: US states (EPA eGRID), Canadian provinces (energy mix),
+  Chinese provinces (MEE/NBS) and the Nordic bidding zones; ``mix`` is the region's own
+  generation mix where the data hold one (Canadian provinces), else null.
 - ``region_keys``: ISO3 -> normalised spelling (lower case, single spaces) -> canonical name,
   aliases included; ``region_suffixes``: ISO3 -> a regular expression of suffixes CodeCarbon
   strips before matching (``province``, ``municipality``, ... for China).
@@ -34,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-TABLE_FORMAT = 1
+TABLE_FORMAT = 2
 """Version of the table layout; a cached table of another format is rebuilt."""
 
 
@@ -177,6 +178,30 @@ def _mix(row: dict[str, Any]) -> dict[str, float] | None:
     return {family: twh / total for family, twh in parts.items()}
 
 
+_PROVINCE_FAMILIES = {
+    "fossil": ("naturalGas", "petroleum", "coal"),
+    "nuclear": ("nuclear",),
+    "renewable": ("hydro", "wind", "solar", "biomass", "tidal"),
+}
+"""Sources of ``canada_energy_mix.json`` (percent of generation) by family; ``other``
+belongs to none (its share stays unknown)."""
+
+
+def _province_mix(row: dict[str, Any]) -> dict[str, float] | None:
+    """A Canadian province's shares of generation by family, or None."""
+    try:
+        total = float(row["total"])
+        mix = {
+            family: sum(float(row.get(source) or 0.0) for source in sources) / total
+            for family, sources in _PROVINCE_FAMILIES.items()
+        }
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if not all(0.0 <= share <= 1.0 for share in mix.values()) or sum(mix.values()) > 1.0 + 1e-9:
+        return None
+    return mix
+
+
 def _regional_g_per_kwh(emissions: Any, iso3: str, region: str) -> float | None:
     """CodeCarbon's figure for a region, or None where CodeCarbon would not use regional data.
 
@@ -202,9 +227,17 @@ class _Regions:
         self.keys: dict[str, dict[str, str]] = {}
         self.suffixes: dict[str, str] = {}
 
-    def add(self, iso3: str, canonical: str, g_per_kwh: float, dataset: str) -> None:
+    def add(
+        self,
+        iso3: str,
+        canonical: str,
+        g_per_kwh: float,
+        dataset: str,
+        mix: dict[str, float] | None = None,
+    ) -> None:
         """Adds a region under its canonical name (CodeCarbon's spelling)."""
-        self.regions.setdefault(iso3, {})[canonical] = {"g_per_kwh": g_per_kwh, "dataset": dataset}
+        entry = {"g_per_kwh": g_per_kwh, "dataset": dataset, "mix": mix}
+        self.regions.setdefault(iso3, {})[canonical] = entry
         self.alias(iso3, canonical, canonical)
 
     def alias(self, iso3: str, spelling: str, canonical: str) -> None:
@@ -245,7 +278,8 @@ def _add_usa_canada(
                 continue
             g = _regional_g_per_kwh(emissions, iso3, name)
             if g is not None:
-                regions.add(iso3, name, g, label)
+                mix = _province_mix(data[name]) if iso3 == "CAN" else None
+                regions.add(iso3, name, g, label, mix)
 
 
 def _add_nordic(

@@ -34,15 +34,22 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from greenai.emissions.cloud_regions import mapped_region
 from greenai.emissions.codecarbon_factors import TABLE_FORMAT, codecarbon_version
+from greenai.emissions.factor_evidence import (
+    cloud_evidence,
+    country_evidence,
+    region_evidence,
+    world_evidence,
+)
 from greenai.emissions.user_factors import user_table_row
 from greenai.errors import GreenAIError
 from greenai.figures import units
+from greenai.figures.evidence import UNKNOWN, FactorEvidence
 from greenai.figures.flags import UNKNOWN_LOCATION
 
 if TYPE_CHECKING:
@@ -66,6 +73,9 @@ CACHE_DIR_ENV = "GREENAI_CACHE_DIR"
 """Environment variable naming the cache directory (default: the per-user cache dir)."""
 
 
+UNSTATED = FactorEvidence(UNKNOWN)
+"""The evidence of a factor made without any (a test's factor)."""
+
 _TABLES: dict[tuple[str, str], FactorTable] = {}
 _LOCK = threading.Lock()
 
@@ -80,6 +90,8 @@ class Factor:
         codecarbon_version: CodeCarbon version whose data gave the factor, else None.
         location: ``FRA``, ``USA/california``, ``gcp/us-central1``, ``world`` or ``unset``.
         flags: Data-quality flags, e.g. ``("unknown_location",)`` for the world average.
+        evidence: Its dataset, vintage, basis, GWP set and grid mix
+            (:mod:`greenai.figures.evidence`), stored with each run.
     """
 
     intensity_g_per_kwh: float
@@ -87,6 +99,7 @@ class Factor:
     codecarbon_version: str | None
     location: str
     flags: tuple[str, ...] = ()
+    evidence: FactorEvidence = UNSTATED
 
 
 class FactorTable:
@@ -116,7 +129,7 @@ class FactorTable:
         return list(self.data["regions"].get(iso3.upper(), {}))
 
     def region(self, iso3: str, canonical: str) -> Mapping[str, Any] | None:
-        """A region's entry (``g_per_kwh``, ``dataset``), by canonical name, or None."""
+        """A region's entry (``g_per_kwh``, ``dataset``, ``mix``), by canonical name, or None."""
         row: Mapping[str, Any] | None = self.data["regions"].get(iso3.upper(), {}).get(canonical)
         return row
 
@@ -261,59 +274,79 @@ def resolve_factor(settings: Settings, *, cache_dir: Path | None = None) -> Fact
     """
     location = _location_label(settings)
     if settings.intensity_g_per_kwh is not None:
-        return Factor(settings.intensity_g_per_kwh, "forced intensity (config)", None, location)
+        forced = FactorEvidence("forced intensity (configuration)")
+        return Factor(settings.intensity_g_per_kwh, "forced intensity (config)", None, location,
+                      evidence=forced)  # fmt: skip
     if settings.factors_file is not None:
         mine = user_table_row(settings, settings.factors_file)
         if mine is not None:
             source = f"user table {settings.factors_file}: {mine.location}"
             if mine.source:
                 source += f" ({mine.source})"
-            return Factor(mine.intensity_g_per_kwh, source, None, mine.location)
+            stated = FactorEvidence(source, mine.vintage, mine.basis, mine.gwp)
+            return Factor(mine.intensity_g_per_kwh, source, None, mine.location, evidence=stated)
     table = load_table(cache_dir)
     prefix = f"codecarbon {table.codecarbon_version}"
     version = table.codecarbon_version
     if settings.cloud_provider and settings.cloud_region:
         row = table.cloud(settings.cloud_provider, settings.cloud_region)
         if row is not None:
-            return Factor(row["g_per_kwh"], f"{prefix}: cloud {location}", version, location)
+            label = f"{prefix}: cloud {location}"
+            return Factor(row["g_per_kwh"], label, version, location,
+                          evidence=cloud_evidence(table, location))  # fmt: skip
         mapped = _mapped_grid(table, settings.cloud_provider, settings.cloud_region)
         if mapped is not None:
-            g_per_kwh, basis = mapped
-            return Factor(g_per_kwh, f"{prefix}: {basis}", version, location)
+            return Factor(mapped.g_per_kwh, f"{prefix}: {mapped.label}", version, location,
+                          evidence=mapped.evidence)  # fmt: skip
     grid = _grid(table, settings.country, settings.region) if settings.country else None
     if grid is not None:
-        g_per_kwh, basis, place = grid
+        label, place = grid.label, grid.place
         if settings.cloud_provider and settings.cloud_region:  # a region outside the map
-            basis += f" for {location} (not in the region map; location from configuration)"
+            label += f" for {location} (not in the region map; location from configuration)"
             place = location
-        return Factor(g_per_kwh, f"{prefix}: {basis}", version, place)
+        return Factor(grid.g_per_kwh, f"{prefix}: {label}", version, place,
+                      evidence=grid.evidence)  # fmt: skip
     world = f"{prefix}: world average (location not set)"
-    return Factor(table.world_g_per_kwh, world, version, "world", (UNKNOWN_LOCATION,))
+    return Factor(table.world_g_per_kwh, world, version, "world", (UNKNOWN_LOCATION,),
+                  world_evidence(table))  # fmt: skip
 
 
-def _grid(table: FactorTable, country: str, region: str | None) -> tuple[float, str, str] | None:
-    """A place's grid factor: ``(gCO2e/kWh, basis, place)`` for the region where CodeCarbon
-    has one, else for the country; None if CodeCarbon has neither."""
+class Grid(NamedTuple):
+    """A place's grid factor: gCO2e/kWh, the label of its dataset and place, the place
+    (``FRA``, ``USA/california``) and its evidence."""
+
+    g_per_kwh: float
+    label: str
+    place: str
+    evidence: FactorEvidence
+
+
+def _grid(table: FactorTable, country: str, region: str | None) -> Grid | None:
+    """The grid factor of the region where CodeCarbon has one, else of the country; None
+    if CodeCarbon has neither."""
     found = table.region(country, region) if region else None
     if found is not None:
         place = f"{country}/{region}"
-        return float(found["g_per_kwh"]), f"{found['dataset']} ({place})", place
+        return Grid(float(found["g_per_kwh"]), f"{found['dataset']} ({place})", place,
+                    region_evidence(table, country, place, found))  # fmt: skip
     row = table.country(country)
     if row is None:
         return None
-    return float(row["g_per_kwh"]), f"global_energy_mix ({country})", country
+    return Grid(float(row["g_per_kwh"]), f"global_energy_mix ({country})", country,
+                country_evidence(table, country))  # fmt: skip
 
 
-def _mapped_grid(table: FactorTable, provider: str, region: str) -> tuple[float, str] | None:
-    """The grid factor of an aws/azure region's mapped location, its basis naming the map."""
+def _mapped_grid(table: FactorTable, provider: str, region: str) -> Grid | None:
+    """The grid factor of an aws/azure region's mapped location, its label naming the map."""
     entry = mapped_region(provider, region)
     if entry is None:
         return None
     grid = _grid(table, entry.country_iso3, entry.state)
     if grid is None:
         return None
-    g_per_kwh, basis, _ = grid
-    return g_per_kwh, f"{basis} via {entry.provider}/{entry.region} (region map: {entry.source})"
+    via = f" via {entry.provider}/{entry.region} (region map: {entry.source})"
+    evidence = replace(grid.evidence, dataset=grid.evidence.dataset + via)
+    return grid._replace(label=grid.label + via, evidence=evidence)
 
 
 def _location_label(settings: Settings) -> str:

@@ -2,7 +2,10 @@
 wins over CodeCarbon's data for the locations it lists.
 
 Columns: ``location`` (``FRA``, ``USA/california``, ``gcp/us-central1``,
-``aws/eu-west-3``), ``intensity_g_per_kwh`` (gCO2e/kWh, >= 0) and an optional ``source``.
+``aws/eu-west-3``), ``intensity_g_per_kwh`` (gCO2e/kWh, >= 0) and the optional ``source``,
+``vintage`` (the year the factor describes), ``basis`` (``life-cycle``, ``combustion``) and
+``gwp`` (the GWP set of its CO2e, e.g. ``AR5``): the report states them as given and
+``unknown`` where a row leaves them empty.
 Lines starting with ``#`` are comments.
 """
 
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from greenai.errors import ConfigError
+from greenai.figures.evidence import BASES, UNKNOWN
 
 if TYPE_CHECKING:
     from greenai.config import Settings
@@ -27,11 +31,17 @@ class TableFactor:
         location: Normalised location key (``FRA``, ``USA/california``, ``gcp/us-central1``).
         intensity_g_per_kwh: gCO2e per kWh.
         source: The row's ``source`` column, or an empty string.
+        vintage: The row's ``vintage`` year, or None.
+        basis: The row's ``basis`` (``life-cycle``, ``combustion``), or ``unknown``.
+        gwp: The row's ``gwp`` set, or ``unknown``.
     """
 
     location: str
     intensity_g_per_kwh: float
     source: str
+    vintage: int | None = None
+    basis: str = UNKNOWN
+    gwp: str = UNKNOWN
 
 
 def read_factor_table(path: Path, key: str = "factors_file") -> dict[str, TableFactor]:
@@ -78,8 +88,24 @@ def read_factor_table(path: Path, key: str = "factors_file") -> dict[str, TableF
             raise ConfigError(key, where, "intensity_g_per_kwh >= 0 (gCO2e/kWh)")
         if location in factors:
             raise ConfigError(key, where, f"one row per location ({location} repeated)")
-        factors[location] = TableFactor(location, intensity, cells.get("source", ""))
+        vintage, basis = _evidence_cells(cells, key, where)
+        gwp = cells.get("gwp") or UNKNOWN
+        factors[location] = TableFactor(
+            location, intensity, cells.get("source", ""), vintage, basis, gwp
+        )
     return factors
+
+
+def _evidence_cells(cells: dict[str, str], key: str, where: str) -> tuple[int | None, str]:
+    """The row's vintage year and basis, checked (empty cells: not stated)."""
+    vintage_text, basis = cells.get("vintage", ""), (cells.get("basis") or UNKNOWN).casefold()
+    if basis not in BASES:
+        raise ConfigError(key, where, f"a basis among {', '.join(BASES)} (or empty)")
+    if not vintage_text:
+        return None, basis
+    if not (vintage_text.isdigit() and 1900 <= int(vintage_text) <= 2100):
+        raise ConfigError(key, where, "a vintage year such as 2024 (or empty)")
+    return int(vintage_text), basis
 
 
 def user_table_row(settings: Settings, path: Path) -> TableFactor | None:

@@ -172,6 +172,13 @@ LOCAL_TIME_AMBIGUOUS = "local_time_ambiguous"
 LOCAL_TIME_NONEXISTENT = "local_time_nonexistent"
 FACTOR_MISMATCH = "factor_mismatch"
 CODECARBON_VERSION_DIFFERS = "codecarbon_version_differs"
+TOKEN_COUNTER_RESET = "token_counter_reset"
+TOKENS_AT_COMPLETION = "tokens_at_completion"
+ENGINE_SCRAPE_FAILED = "engine_scrape_failed"
+SERVING_GPUS_UNMATCHED = "serving_gpus_unmatched"
+TRACKER_LOG_FAILED = "tracker_log_failed"
+INTEGRATION_FAILED = "integration_failed"
+CALL_LEFT_OPEN = "ended_after_its_call"
 
 # -- prefixes (made by the functions below) ------------------------------------------
 
@@ -188,6 +195,7 @@ RANK_INTERRUPTED = "rank_interrupted:"
 RANKS_SHARED_DEVICE = "ranks_shared_device:"
 RANKS_MISSING = "ranks_missing:"
 IMPORTED = "imported:"
+METHOD_UNKNOWN = "method_unknown:"
 
 _I, _W, _E = Severity.INFO, Severity.WARNING, Severity.ERROR
 FLAGS: Mapping[str, FlagInfo] = {
@@ -226,6 +234,12 @@ FLAGS: Mapping[str, FlagInfo] = {
         FlagInfo(LATE_UPDATE, "tokens, metrics or windows after the end were ignored", _W,
                  _G.INPUT),
         FlagInfo(TOKENS_CALLBACK, "the token-counting callback failed", _W, _G.INPUT),
+        FlagInfo(TRACKER_LOG_FAILED, "an experiment tracker (MLflow, W&B, trackio) could "
+                 "not be reached or refused the figures; the ledger holds them", _W,
+                 _G.STORAGE),
+        FlagInfo(INTEGRATION_FAILED, "a training-framework integration (the Hugging Face "
+                 "Trainer callback) failed at a step and skipped it; training went on", _W,
+                 _G.INPUT),
         FlagInfo(INVALID_EVENT, "a line of the events file was not a valid event and was "
                  "ignored", _W, _G.INPUT),
         FlagInfo(TEXT_CLEANED, "a name, tag or metric name was cut to its column's length "
@@ -253,6 +267,10 @@ FLAGS: Mapping[str, FlagInfo] = {
                  "once", _I, _G.ATTRIBUTION, "host/device id"),
         FlagInfo(NODE_IDLE_ENERGY, "a node's energy that no run was charged (idle and "
                  "unallocated), measured by its agent", _I, _G.ATTRIBUTION),
+        FlagInfo(CALL_LEFT_OPEN, "the Trainer call the run measured raised before its end "
+                 "event: the run was ended later (at the next call, or when the trainer "
+                 "was discarded), so its end and energy run past the failure", _W,
+                 _G.INTERRUPTED),
         FlagInfo(SIGNAL_RECEIVED, "SIGTERM or SIGHUP came; the job's own handler took it "
                  "and the run went on to the job's own end", _I, _G.LIFECYCLE),
         FlagInfo(RANK_FAILED, "a rank of the job failed; its energy up to its end", _I,
@@ -264,9 +282,21 @@ FLAGS: Mapping[str, FlagInfo] = {
                  "went forward): read with the offset before the change", _W, _G.PROVENANCE),
         FlagInfo(IMPORTED, "imported from another tool's records: figures as it recorded "
                  "them", _I, _G.PROVENANCE, "tool"),
+        FlagInfo(METHOD_UNKNOWN, "the imported record does not say how this energy was "
+                 "obtained (a CodeCarbon file does not say whether CPU energy came from RAPL "
+                 "or a TDP model): counted as estimated", _I, _G.PROVENANCE, "kind"),
         FlagInfo(FACTOR_MISMATCH, "the emission factor the imported record implies differs "
                  "from CodeCarbon's table for its location by more than 2%: its figures are "
                  "kept, both factors are in its tags", _W, _G.FACTOR),
+        FlagInfo(TOKEN_COUNTER_RESET, "a serving engine's token counter went backwards (the "
+                 "engine restarted): the interval counts its new value", _W, _G.MEASUREMENT),
+        FlagInfo(TOKENS_AT_COMPLETION, "the engine counts a request's tokens when it completes "
+                 "(TGI) and the interval was shorter than a few request durations: its "
+                 "energy per token is biased", _W, _G.MEASUREMENT),
+        FlagInfo(ENGINE_SCRAPE_FAILED, "the serving engine's metrics could not be read: its "
+                 "tokens are counted in a later interval", _W, _G.MEASUREMENT),
+        FlagInfo(SERVING_GPUS_UNMATCHED, "no GPU process of the serving engine was found: "
+                 "every GPU of the node was charged to it", _W, _G.ATTRIBUTION),
         FlagInfo(CODECARBON_VERSION_DIFFERS, "recorded by another CodeCarbon version than the "
                  "installed one, whose factors may have been revised", _I, _G.PROVENANCE),
     )
@@ -391,3 +421,8 @@ def ranks_missing(count: int) -> str:
 def imported(tool: str) -> str:
     """A run imported from another tool's records (``imported:codecarbon``)."""
     return f"{IMPORTED}{tool}"
+
+
+def method_unknown(kind: str) -> str:
+    """An imported energy whose method the record does not state (``method_unknown:cpu``)."""
+    return f"{METHOD_UNKNOWN}{kind}"

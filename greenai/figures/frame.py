@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from greenai.figures import definitions as defs
+from greenai.figures.evidence import evidence_columns
 from greenai.figures.inputs import ReportInputs, load_inputs
 from greenai.figures.lines import Defaults, missing, run_lines
 from greenai.figures.node import HostProfile, host_profiles, node_lines
@@ -126,6 +127,7 @@ def _configured_profile(settings: Settings) -> HostProfile:
         factor.intensity_g_per_kwh,
         factor.source,
         factor.codecarbon_version,
+        evidence_columns(factor.evidence),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from greenai.figures import flags as fl
+from greenai.figures.evidence import EVIDENCE_COLUMNS, evidence_columns, evidence_from
 from greenai.figures.inputs import as_datetime, span_end
 from greenai.figures.scope import scope_of
 from greenai.figures.units import J_PER_KWH
@@ -30,7 +31,7 @@ LINE_COLUMNS = [
     "started_at", "ended_at", "start_s", "end_s", "updated_s", "scope", "country", "region",
     "location", "pue", "energy_it_j", "facility_j", "measured_j", "loc_intensity_g_per_kwh",
     "loc_source", "codecarbon_version", "loc_kg", "tokens_input", "tokens_output",
-    "water_l", "cost", "currency", "flags", "estimated",
+    "water_l", "cost", "currency", "flags", "estimated", *EVIDENCE_COLUMNS,
 ]  # fmt: skip
 
 NUMERIC = frozenset(
@@ -202,6 +203,7 @@ def _line(row: Mapping[str, Any], defaults: Defaults) -> dict[str, Any]:
         "currency": currency,
         "flags": tuple(flags),
         "estimated": _estimated(row.get("energy_by_kind")),
+        **evidence_columns(evidence_from(row.get("factor_evidence"))),
     }
 
 

@@ -12,12 +12,14 @@ a host without runs takes the configured ones.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from greenai.figures import flags as fl
+from greenai.figures.evidence import EVIDENCE_COLUMNS, evidence_columns
 from greenai.figures.lines import LINE_COLUMNS, Defaults, line_frame, records
 from greenai.figures.units import J_PER_KWH
 
@@ -37,6 +39,8 @@ class HostProfile:
         intensity_g_per_kwh: Location-based factor, gCO2e/kWh.
         source: Where the factor comes from.
         codecarbon_version: CodeCarbon version of the factor, if any.
+        evidence: The factor's evidence (:data:`~greenai.figures.evidence.EVIDENCE_COLUMNS`
+            of the run it was taken from, or of the configured factor).
     """
 
     scope: str
@@ -47,13 +51,15 @@ class HostProfile:
     intensity_g_per_kwh: float
     source: str
     codecarbon_version: str | None
+    evidence: Mapping[str, Any] = field(default_factory=lambda: evidence_columns(None))
 
 
 def host_profiles(lines: pd.DataFrame) -> dict[str, HostProfile]:
     """Each host's profile from its latest run line (lines sorted oldest first)."""
     found: dict[str, HostProfile] = {}
     columns = ("host_id", "scope", "country", "region", "location", "pue",
-               "loc_intensity_g_per_kwh", "loc_source", "codecarbon_version")  # fmt: skip
+               "loc_intensity_g_per_kwh", "loc_source", "codecarbon_version",
+               *EVIDENCE_COLUMNS)  # fmt: skip
     for row in records(lines, columns):
         if not row["host_id"] or row["loc_intensity_g_per_kwh"] is None:
             continue
@@ -66,6 +72,7 @@ def host_profiles(lines: pd.DataFrame) -> dict[str, HostProfile]:
             float(row["loc_intensity_g_per_kwh"]),
             str(row["loc_source"]),
             row["codecarbon_version"],
+            {column: row[column] for column in EVIDENCE_COLUMNS},
         )
     return found
 
@@ -164,6 +171,7 @@ def _line(
         "loc_intensity_g_per_kwh": profile.intensity_g_per_kwh,
         "loc_source": profile.source,
         "codecarbon_version": profile.codecarbon_version,
+        **profile.evidence,
         "loc_kg": facility_j / J_PER_KWH * profile.intensity_g_per_kwh / 1000.0,
         "tokens_input": 0.0,
         "tokens_output": 0.0,

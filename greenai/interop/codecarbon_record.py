@@ -1,5 +1,9 @@
 """A checked CodeCarbon row as a ledger record: IT energy = recorded energy / PUE.
 
+How each energy was obtained: GPU energy is NVML's counter (measured), RAM energy
+CodeCarbon's model, and CPU energy is counted as a model too, flagged
+``method_unknown:cpu``, since the file does not say whether it came from RAPL.
+
 The run id is derived from CodeCarbon's run id (and task), see
 :mod:`greenai.interop.codecarbon_ids`, so every row of a run, and importing it again,
 updates the same run instead of adding one. The time zone a naive timestamp was read in
@@ -38,6 +42,13 @@ def _tags(row: CodecarbonRow, kept: Mapping[str, Any]) -> dict[str, Any]:
     if row.task_name is not None:
         tags[TASK_TAG] = row.task_name
     return tags
+
+
+def _method_flags(row: CodecarbonRow) -> list[str]:
+    """The row's time flag, and CPU energy's unknown method (RAPL or CodeCarbon's TDP
+    model: the file does not say; counted as estimated)."""
+    found = [row.time_flag] if row.time_flag else []
+    return found + ([flags.method_unknown("cpu")] if row.cpu_energy_kwh else [])
 
 
 def _it_j(kwh_with_pue: float, pue: float) -> float:
@@ -83,11 +94,13 @@ def ledger_record(
         "energy_gpu_j": _it_j(row.gpu_energy_kwh, row.pue),
         "energy_cpu_j": _it_j(row.cpu_energy_kwh, row.pue),
         "energy_dram_j": _it_j(row.ram_energy_kwh, row.pue),
+        "measured_energy_j": _it_j(row.gpu_energy_kwh, row.pue),
         "energy_by_kind": by_kind,
         "emissions_kg": row.emissions_kg,
         "intensity_g_per_kwh": row.intensity_g_per_kwh,
         "intensity_source": IMPORT_SOURCE,
         "codecarbon_version": row.codecarbon_version,
+        "factor_evidence": found.evidence.as_dict() if found.evidence else None,
         "country": row.country,
         "region": row.region,
         "cloud_provider": row.cloud_provider if row.on_cloud else None,
@@ -95,6 +108,6 @@ def ledger_record(
         "hardware": row.gpu_model or row.cpu_model,
         "mode": row.tracking_mode,
         "tags": {**_tags(row, kept_tags or {}), **found.tags},
-        "flags": [IMPORT_FLAG, *([row.time_flag] if row.time_flag else []), *found.flags],
+        "flags": [IMPORT_FLAG, *_method_flags(row), *found.flags],
     }
     return {"run": run, "devices": [], "windows": [], "metrics": []}

@@ -33,8 +33,8 @@ NODE_KINDS = ("cpu", "psys", "dram")
 _LEAD_COLUMNS = (
     "name", "project", "model", "base_model", "technique", "precision", "phase",
     "batch_size", "seq_len", "tags", "country", "region", "cloud_provider", "cloud_region",
-    "intensity_source", "codecarbon_version", "wue_l_per_kwh", "price_per_kwh", "currency",
-    "host_id", "user_id", "mode", "command", "greenai_version",
+    "intensity_source", "codecarbon_version", "factor_evidence", "wue_l_per_kwh",
+    "price_per_kwh", "currency", "host_id", "user_id", "mode", "command", "greenai_version",
 )  # fmt: skip
 _SCALED = ("facility_energy_j", "emissions_kg", "water_l", "cost")
 _SUMMED = ("tokens_input", "tokens_output", "samples")

@@ -36,7 +36,7 @@ from greenai.ledger.engine import (
 
 log = logging.getLogger(__name__)
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
 # pg_advisory_lock key of ledger upgrades (any constant; "greenai" in ASCII).

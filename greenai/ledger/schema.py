@@ -136,6 +136,9 @@ runs = sa.Table(
     # Revision 0005: the sequence number of the record the row was last written from; an
     # older record (a journal replayed late) is skipped. NULL: always applied.
     sa.Column("record_seq", sa.BigInteger, nullable=True),
+    # Revision 0007: the emission factor's dataset, vintage, basis, GWP set and grid mix
+    # (greenai.figures.evidence.FactorEvidence.as_dict()); NULL: not recorded.
+    sa.Column("factor_evidence", sa.JSON, nullable=True),
 )
 
 run_devices = sa.Table(

@@ -166,7 +166,11 @@ def _mix(country: str) -> Mapping[str, float] | None:
 def _mix_source() -> str:
     from greenai.emissions.codecarbon_factors import codecarbon_version
 
-    return f"codecarbon {codecarbon_version()}: global_energy_mix (country generation mix)"
+    return (
+        "the generation mix stored with each run's factor (a region's own where the data "
+        "hold one, else its country's); runs recorded without one: codecarbon "
+        f"{codecarbon_version()} global_energy_mix (country generation mix)"
+    )
 
 
 def _read(
@@ -208,6 +212,7 @@ def _figures(
         "energy_lines": _energy_lines(current),
         "energy_mix": {**c.energy_mix(current, mix_of), "source": _mix_source()},
         "scope2_location_factors": c.factor_rows(scope2),
+        "scope2_factor_bases": c.factor_bases(scope2),
         "scope2_market_factors": c.market_rows(current),
         "scope3_cloud_factors": c.factor_rows(current[current["scope"] == SCOPE3_CLOUD]),
         "codecarbon_versions": sorted({v for v in current["codecarbon_version"] if v}),

@@ -9,12 +9,14 @@ rounding is for the HTML and PDF, where people read the figures.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from greenai.figures.definitions import share, stored
+from greenai.figures.evidence import MIX_FAMILIES, UNKNOWN
 from greenai.figures.frame import total, totals
 from greenai.figures.lines import missing, records
 from greenai.figures.scope import SCOPE2, market_basis_label
@@ -24,13 +26,12 @@ __all__ = [
     "appendix",
     "energy_mix",
     "exact",
+    "factor_bases",
     "factor_rows",
     "group_rows",
     "headline",
     "market_rows",
 ]
-
-MIX_FAMILIES = ("fossil", "nuclear", "renewable")
 
 
 SIGNIFICANT_DIGITS = 12
@@ -124,26 +125,49 @@ def energy_mix(
 ) -> dict[str, Any]:
     """Fossil, nuclear and renewable shares of Scope 2 facility energy.
 
-    Each line takes its country's grid generation mix (a region its country's);
-    lines without a known mix are ``unknown``.
+    Each line takes the generation mix stored with its factor (a region's own where the
+    data hold one, else its country's); a line recorded without one takes its country's
+    from ``mix_of``; lines without a known mix, and the part of a mix no family covers,
+    are ``unknown``.
 
     Args:
         lines: A period's lines.
-        mix_of: ISO3 -> ``{"fossil": share, "nuclear": share, "renewable": share}`` or None.
+        mix_of: ISO3 -> ``{"fossil": share, "nuclear": share, "renewable": share}`` or None,
+            for lines recorded without a mix.
+
+    Returns:
+        ``<family>_kwh`` and ``<family>_share`` for each family and ``unknown``;
+        ``by_country`` (each country's facility energy and the shares applied to it);
+        ``mix_from``: facility kWh by where the mix came from (``stored``: with the runs,
+        ``country`` or ``region`` as stored; ``installed``: the installed CodeCarbon's
+        country mix for runs recorded without one; ``unknown``).
     """
     s2 = lines[lines["scope"] == SCOPE2]
     parts: dict[str, list[float]] = {f: [] for f in (*MIX_FAMILIES, "unknown")}
-    by_country: dict[str, list[float]] = {}
-    for country, facility_j in zip(s2["country"], s2["facility_j"], strict=True):
+    by_country: dict[str, dict[str, list[float]]] = {}
+    origin: dict[str, list[float]] = {}
+    for country, facility_j, stored_mix, of in zip(
+        s2["country"], s2["facility_j"], s2["mix"], s2["mix_of"], strict=True
+    ):
         kwh = float(facility_j) / J_PER_KWH
-        mix = mix_of(country) if isinstance(country, str) and country else None
-        by_country.setdefault(country if mix else "unknown", []).append(kwh)
+        source = f"stored ({of})" if isinstance(stored_mix, Mapping) else "installed"
+        mix = stored_mix if isinstance(stored_mix, Mapping) else None
+        if mix is None and isinstance(country, str) and country:
+            mix = mix_of(country)
         if mix is None:
             parts["unknown"].append(kwh)
+            origin.setdefault("unknown", []).append(kwh)
+            by_country.setdefault("unknown", {}).setdefault("kwh", []).append(kwh)
             continue
+        origin.setdefault(source, []).append(kwh)
+        row = by_country.setdefault(str(country), {})
+        row.setdefault("kwh", []).append(kwh)
         for family in MIX_FAMILIES:
             parts[family].append(kwh * float(mix.get(family, 0.0)))
-    total_kwh = total(kwh for values in by_country.values() for kwh in values)
+            row.setdefault(family, []).append(kwh * float(mix.get(family, 0.0)))
+        covered = math.fsum(float(mix.get(f, 0.0)) for f in MIX_FAMILIES)
+        parts["unknown"].append(kwh * max(0.0, 1.0 - covered))  # e.g. "other" sources
+    total_kwh = total(kwh for row in by_country.values() for kwh in row["kwh"])
     out: dict[str, Any] = {}
     for family, values in parts.items():
         out[f"{family}_kwh"] = exact(total(values))
@@ -152,18 +176,24 @@ def energy_mix(
     out["by_country"] = [
         {
             "country": country,
-            "energy_facility_kwh": exact(total(values)),
-            **{f"{f}_share": exact((mix_of(country) or {}).get(f)) for f in MIX_FAMILIES},
+            "energy_facility_kwh": exact(total(row["kwh"])),
+            **{
+                f"{f}_share": exact(share(total(row.get(f, [])), total(row["kwh"])))
+                for f in MIX_FAMILIES
+            },
         }
-        for country, values in sorted(by_country.items(), key=lambda kv: _key(kv[0]))
+        for country, row in sorted(by_country.items(), key=lambda kv: _key(kv[0]))
         if country != "unknown"
     ]
+    out["mix_from"] = {where: exact(total(values)) for where, values in sorted(origin.items())}
     return out
 
 
 def factor_rows(lines: pd.DataFrame) -> list[dict[str, Any]]:
-    """Location-based factors used: one row per scope, location, factor and source."""
-    keys = ("scope", "location", "loc_intensity_g_per_kwh", "loc_source", "codecarbon_version")
+    """Location-based factors used: one row per scope, location, factor, source and
+    evidence (dataset, vintage year, basis, GWP set), as stored with the runs."""
+    keys = ("scope", "location", "loc_intensity_g_per_kwh", "loc_source", "codecarbon_version",
+            *FACTOR_EVIDENCE_KEYS)  # fmt: skip
     return [
         {
             "scope": g[0],
@@ -171,11 +201,37 @@ def factor_rows(lines: pd.DataFrame) -> list[dict[str, Any]]:
             "intensity_g_per_kwh": exact(g[2]),
             "source": g[3],
             "codecarbon_version": g[4],
+            "dataset": g[5],
+            "vintage": g[6],
+            "basis": g[7],
+            "gwp": g[8],
             "energy_facility_kwh": exact(total(part["facility_j"]) / J_PER_KWH),
             "tco2e": exact(total(part["loc_kg"]) / 1000.0),
         }
         for g, part in _grouped(lines, keys)
     ]
+
+
+FACTOR_EVIDENCE_KEYS = ("factor_dataset", "factor_vintage", "factor_basis", "factor_gwp")
+"""The line columns of a factor's evidence that the factor tables group by."""
+
+
+def factor_bases(lines: pd.DataFrame) -> dict[str, Any]:
+    """The bases of the location-based factors a period sums (facility kWh each), and
+    a note when they mix life-cycle and combustion factors (or ones of unknown basis)."""
+    kwh: dict[str, list[float]] = {}
+    for basis, facility_j in zip(lines["factor_basis"], lines["facility_j"], strict=True):
+        kwh.setdefault(str(basis or UNKNOWN), []).append(float(facility_j) / J_PER_KWH)
+    bases = {basis: exact(total(values)) for basis, values in sorted(kwh.items())}
+    note = None
+    if len(bases) > 1:
+        note = (
+            "the emissions sum factors of different bases ("
+            + ", ".join(bases)
+            + "): life-cycle factors count fuel supply and plant construction, combustion "
+            "factors only the plant's stack; the totals are not of one basis"
+        )
+    return {"energy_facility_kwh_by_basis": bases, "note": note}
 
 
 def market_rows(lines: pd.DataFrame) -> list[dict[str, Any]]:

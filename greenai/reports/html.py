@@ -23,7 +23,10 @@ from greenai.reports import charts
 from greenai.reports.caveats import LABELS
 from greenai.reports.outputs import plain_decimal
 
-__all__ = ["Column", "energy_column", "mass_column", "render_html"]
+__all__ = [
+    "Column", "Parts", "count_parts", "energy_column", "energy_parts", "mass_column",
+    "mass_parts", "render_html",
+]  # fmt: skip
 
 TEMPLATE = "report.html.j2"
 DASH = "—"
@@ -83,6 +86,59 @@ def mass_column(*values: Any) -> Column:
     """The column of emissions ``values`` in tCO2e (numbers, None, or iterables of them)."""
     unit, per = units.mass_scale(_kg(v) for v in _flat(values) if v is not None)
     return Column(unit, per, _kg)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The cells of a breakdown column whose printed rows add up to its printed total.
+
+    Every cell takes the decimals that give the total three significant digits, and the
+    rows are rounded by the largest-remainder method (:func:`units.largest_remainder`),
+    so a reader adding up the rows finds the total row.
+
+    Attributes:
+        unit: The column's unit, shown in the header.
+        cells: One cell per row (``—`` for an unknown figure).
+        total: The total row's cell.
+    """
+
+    unit: str
+    cells: tuple[str, ...]
+    total: str
+
+    def __call__(self, index: int) -> str:
+        """The cell of row ``index`` (0-based, as Jinja's ``loop.index0``)."""
+        return self.cells[index]
+
+
+def energy_parts(values: Iterable[float | None]) -> Parts:
+    """A breakdown column of energies in kWh (:class:`Parts`)."""
+    values = list(values)
+    return _parts(energy_column(values), values)
+
+
+def mass_parts(values: Iterable[float | None]) -> Parts:
+    """A breakdown column of emissions in tCO2e (:class:`Parts`)."""
+    values = list(values)
+    return _parts(mass_column(values), values)
+
+
+def count_parts(values: Iterable[float | None]) -> Parts:
+    """A breakdown column of counts (tokens split pro rata may be fractional)."""
+    return _parts(Column("", 1.0, float), list(values), digits=0)
+
+
+def _parts(column: Column, values: Sequence[float | None], digits: int = 3) -> Parts:
+    scaled = [column.scaled(v) for v in values]
+    known = [v for v in scaled if v is not None]
+    if not known:
+        return Parts(column.unit, tuple(DASH for _ in values), DASH)
+    total = math.fsum(known)
+    places = units.decimals(total, digits) if digits else 0
+    rounded = units.largest_remainder(known, places)
+    rows = iter(rounded)
+    cells = tuple(DASH if v is None else f"{next(rows):,.{places}f}" for v in scaled)
+    return Parts(column.unit, cells, f"{math.fsum(rounded):,.{places}f}")
 
 
 def _kg_column(*values: Any) -> Column:
@@ -158,6 +214,9 @@ FILTERS = {
 GLOBALS = {
     "energy_column": energy_column,
     "mass_column": mass_column,
+    "energy_parts": energy_parts,
+    "mass_parts": mass_parts,
+    "count_parts": count_parts,
     "kg_column": _kg_column,
     "entries": _entries,
 }

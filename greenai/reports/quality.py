@@ -52,6 +52,24 @@ def _estimated(runs: list[Row]) -> list[dict[str, Any]]:
     ]
 
 
+def _imported(rows: list[Row], runs: list[Row]) -> list[dict[str, Any]]:
+    """Per tool, the runs imported from its records and their share of the IT energy of
+    every line (each scope, node lines included)."""
+    by_tool: dict[str, list[Row]] = {}
+    for row in runs:
+        for flag in row["flags"]:
+            if str(flag).startswith(fl.IMPORTED):
+                by_tool.setdefault(str(flag).removeprefix(fl.IMPORTED), []).append(row)
+    total_j = math.fsum(float(r["energy_it_j"]) for r in rows)
+    out = []
+    for tool, found in sorted(by_tool.items()):
+        entry = _entry(found)
+        energy_j = math.fsum(float(r["energy_it_j"]) for r in found)
+        share = exact(energy_j / total_j) if total_j > 0 else None
+        out.append({"tool": tool, **entry, "share_of_it_energy": share})
+    return out
+
+
 def _share(rows: list[Row]) -> float | None:
     energy = math.fsum(float(r["energy_it_j"]) for r in rows)
     measured = math.fsum(float(r["measured_j"]) for r in rows)
@@ -75,7 +93,8 @@ def data_quality(
 
     Returns:
         measured_share (Scope 2 IT energy measured by hardware counters or power sensors),
-        measured_share_cloud, estimated_components, one entry per caveat of
+        measured_share_cloud, estimated_components, imported (per tool: runs_count,
+        energy_it_kwh, run_ids, share_of_it_energy), one entry per caveat of
         :data:`~greenai.reports.caveats.CAVEATS` (runs_count, energy_it_kwh, run_ids),
         split_runs, updated_after_as_of,
         period_complete_at_as_of and node_energy notes.
@@ -86,6 +105,7 @@ def data_quality(
         "measured_share": _share([r for r in all_rows if r["scope"] == SCOPE2]),
         "measured_share_cloud": _share([r for r in runs if r["scope"] == SCOPE3_CLOUD]),
         "estimated_components": _estimated(runs),
+        "imported": _imported(all_rows, runs),
     }
     found = [(r, _caveats(r)) for r in runs]
     for key in CAVEATS:

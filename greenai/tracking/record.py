@@ -192,6 +192,7 @@ def _as_dict(run: Run, charges: list[Charge], sums: dict[str, Any]) -> dict[str,
         "intensity_g_per_kwh": run.intensity_g_per_kwh,
         "intensity_source": run.intensity_source,
         "codecarbon_version": getattr(run.factor, "codecarbon_version", None),
+        "factor_evidence": _evidence(run.factor),
         "country": getattr(settings, "country", None),
         "region": getattr(settings, "region", None),
         "cloud_provider": getattr(settings, "cloud_provider", None),
@@ -273,3 +274,9 @@ def heartbeat_record(run: Run, windows_from: int, metrics_from: int) -> dict[str
         windows.append({"id": data["id"], **{k: data[k] for k in beat.WINDOW_COLUMNS}})
     metrics = [dict(m) for m in run.metrics[metrics_from:]]
     return {"run": row, "devices": devices, "windows": windows, "metrics": metrics}
+
+
+def _evidence(factor: object) -> dict[str, Any] | None:
+    """The factor's evidence as stored on the run, or None for a run without a factor."""
+    evidence = getattr(factor, "evidence", None)
+    return evidence.as_dict() if evidence is not None else None

@@ -7,6 +7,7 @@ import pytest
 from greenai.config import Settings
 from greenai.emissions import Factor, emissions_kg, read_factor_table, resolve_factor
 from greenai.errors import ConfigError
+from greenai.figures.evidence import FactorEvidence
 from tests.emissions import use_shared_cache
 
 
@@ -64,7 +65,10 @@ def test_forced_intensity_wins_over_everything(tmp_path):
         intensity_g_per_kwh=123.0,
     )
     factor = resolve_factor(settings)
-    assert factor == Factor(123.0, "forced intensity (config)", None, "gcp/europe-west9", ())
+    forced = FactorEvidence("forced intensity (configuration)")
+    assert factor == Factor(
+        123.0, "forced intensity (config)", None, "gcp/europe-west9", (), forced
+    )
     assert emissions_kg(3.6e6, factor) == pytest.approx(0.123, rel=1e-12)
 
 
@@ -91,8 +95,9 @@ def test_user_table_most_specific_row_first_and_codecarbon_when_no_row(tmp_path)
         tmp_path,
         "intensity_g_per_kwh,location,notes\n1,USA,x\n2,USA/texas,x\n3,gcp/us-central1,x\n",
     )
+    source = f"user table {table}: USA/texas"
     assert resolve_factor(Settings(country="USA", region="texas", factors_file=table)) == Factor(
-        2.0, f"user table {table}: USA/texas", None, "USA/texas"
+        2.0, source, None, "USA/texas", evidence=FactorEvidence(source)
     )
     assert resolve_factor(Settings(country="USA", region="ohio", factors_file=table)).location == (
         "USA"

@@ -43,6 +43,7 @@ MAKER_SAMPLES = {
     "ranks_shared_device": ("h1", "gpu:0"),
     "ranks_missing": (2,),
     "imported": ("codecarbon",),
+    "method_unknown": ("cpu",),
 }
 NOT_MAKERS = {"describe", "group_flags", "caveats", "has_location"}
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from greenai.emissions.factor_evidence import country_evidence
 from greenai.emissions.factors import load_table
 from greenai.figures import flags
+from greenai.figures.evidence import evidence_from
 from greenai.interop.implied_factor import IMPLIED_TAG, TABLE_TAG
 from tests.interop.conftest import import_file, ledger_runs
 from tests.interop.files import row, write_csv
@@ -44,6 +46,11 @@ def test_a_factor_ten_times_the_table_is_flagged_with_both_values(tmp_path: Path
     assert wrong["emissions_kg"] == pytest.approx(ENERGY_KWH * fra * 10 / 1000)  # kept
     assert flags.FACTOR_MISMATCH not in fine["flags"] and IMPLIED_TAG not in fine["tags"]
     assert flags.CODECARBON_VERSION_DIFFERS not in fine["flags"]
+    # the matching row carries the table factor's evidence; the other says it is not it
+    assert evidence_from(fine["factor_evidence"]) == country_evidence(table, "FRA")
+    unmatched = evidence_from(wrong["factor_evidence"])
+    assert unmatched is not None and "not the installed table's factor" in unmatched.dataset
+    assert unmatched.vintage is None and unmatched.mix == country_evidence(table, "FRA").mix
     # the report's data quality counts it, in the missing/wrong factor group
     assert flags.FLAGS[flags.FACTOR_MISMATCH].group in flags.COUNTED
 

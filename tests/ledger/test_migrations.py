@@ -61,7 +61,7 @@ def _is_sqlite(url: str) -> bool:
 
 def test_head_constant_matches_the_scripts() -> None:
     assert script_head() == HEAD_REVISION
-    assert known_revisions() == {"0001", "0002", "0003", "0004", "0005", "0006"}
+    assert known_revisions() == {"0001", "0002", "0003", "0004", "0005", "0006", "0007"}
 
 
 def test_upgrade_from_empty_builds_exactly_schema_py(backend_url: str) -> None:

@@ -8,12 +8,13 @@ PYTEST_ARGS ?=
 .PHONY: setup sysdeps demo test lint typecheck pytest bench reliability clean
 
 # (Re)creates the virtualenv when pyproject.toml changes. torch is installed first, pinned,
-# so that the `bench` extra finds it satisfied (a plain `torch` may pull a multi-GB CUDA build).
+# so that the `bench` and `integrations` extras find it satisfied (a plain `torch` may pull
+# a multi-GB CUDA build).
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev,bench,postgres,fleet,report]'
+	$(PY) -m pip install -q -e '.[dev,bench,postgres,fleet,report,integrations]'
 	touch $(STAMP)
 
 setup: $(STAMP)

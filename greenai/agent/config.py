@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from greenai.agent.serve_config import ServeTarget, check_targets
+from greenai.agent.serving_record import SiteFigures
 from greenai.errors import ConfigError
 from greenai.figures.tiers import tier_seconds
 
@@ -45,6 +47,8 @@ class AgentConfig:
         series_hz: Counter reading rate between intervals, Hz.
         power_hz: Rate of power-only sensors, Hz.
         duration_s: Stop after this long, s (None: until SIGTERM).
+        serve: Serving engines to read (:mod:`greenai.agent.serve_config`).
+        site: Location, factor and PUE of the serving runs (None: none recorded).
     """
 
     host_id: str
@@ -61,6 +65,8 @@ class AgentConfig:
     series_hz: float = 1.0
     power_hz: float = 10.0
     duration_s: float | None = None
+    serve: tuple[ServeTarget, ...] = ()
+    site: SiteFigures | None = None
 
     def __post_init__(self) -> None:
         if not self.host_id or any(c.isspace() for c in self.host_id):
@@ -79,6 +85,7 @@ class AgentConfig:
             raise ConfigError("series_hz", self.series_hz, "a number in (0, 100]")
         if not 0 < self.power_hz <= 1000:
             raise ConfigError("power_hz", self.power_hz, "a number in (0, 1000]")
+        check_targets(self.serve)
 
     @property
     def series_width_s(self) -> int | None:

@@ -12,16 +12,20 @@ sample carries is the energy at the sample's time, not at the last tick:
 - ``greenai_device_lost`` (gauge): 1 for a device that stopped answering.
 
 Device metrics are labelled ``host``, ``device``, ``kind`` and ``method`` (counter,
-power, model). prometheus_client is imported when the registry is built, not before.
+power, model). Serving engines add theirs (:mod:`greenai.agent.serving_metrics`).
+prometheus_client is imported when the registry is built, not before.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenai.agent.node import NodeMeter
+
+if TYPE_CHECKING:
+    from greenai.agent.serving_monitor import ServingMonitor
 
 log = logging.getLogger(__name__)
 
@@ -100,12 +104,17 @@ class NodeMetrics:
         return [up, errors, lost]
 
 
-def build_registry(meter: NodeMeter, host_id: str) -> Any:
-    """A fresh registry holding the node's metrics (not prometheus_client's global one)."""
+def build_registry(meter: NodeMeter, host_id: str, serving: ServingMonitor | None = None) -> Any:
+    """A fresh registry holding the node's metrics (not prometheus_client's global one),
+    and the serving engines' (:mod:`greenai.agent.serving_metrics`) when given."""
     from prometheus_client import CollectorRegistry
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(NodeMetrics(meter, host_id))
+    if serving is not None:
+        from greenai.agent.serving_metrics import ServingMetrics
+
+        registry.register(ServingMetrics(serving, host_id))
     return registry
 
 

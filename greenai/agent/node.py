@@ -9,10 +9,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from collectors.base import Collector
+from collectors.base import Collector, ProcessLister
 from collectors.clock import SYSTEM_CLOCK, Clock
 from collectors.sampler import Sampler, SamplerErrors, Snapshot
-from collectors.types import Availability, Device, DeviceStatus, Kind, Reading
+from collectors.types import Availability, Device, DeviceStatus, GpuProcess, Kind, Reading
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ class NodeMeter:
             on_series=on_series,
         )
         self._utilization = _utilization_readers(collectors)
+        self._listers = [c for c in collectors if isinstance(c, ProcessLister)]
 
     @property
     def devices(self) -> list[Device]:
@@ -123,6 +124,13 @@ class NodeMeter:
             log.debug("utilization of %s failed: %s", device_id, exc)
             return None
         return None if found is None else float(found[0]) / 100.0
+
+    def compute_processes(self) -> list[GpuProcess]:
+        """The processes with a compute context on the node's GPUs (host pids)."""
+        found: list[GpuProcess] = []
+        for lister in self._listers:
+            found += lister.compute_processes()
+        return found
 
     def start(self) -> None:
         """Start sampling in the background."""

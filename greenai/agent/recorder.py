@@ -151,6 +151,8 @@ class LedgerOutbox:
         repair_jobs: Whether flushes also bring multi-rank job rows up to date.
         stale_after_s: Parts of a job without a heartbeat for this long are interrupted.
         clock: Ledger time (aware UTC).
+        writers: Also called with the ledger at each flush, after the node rows (they
+            keep what they could not write; an exception counts as a failed flush).
     """
 
     def __init__(
@@ -161,8 +163,10 @@ class LedgerOutbox:
         repair_jobs: bool = True,
         stale_after_s: float = 60.0,
         clock: Callable[[], datetime] = utc_now,
+        writers: Sequence[Callable[[Ledger], None]] = (),
     ) -> None:
         self._factory = ledger_factory
+        self._writers = list(writers)
         self._ledger: Ledger | None = None
         self._nodes: deque[dict[str, Any]] = deque(maxlen=max_backlog)
         self._series: deque[dict[str, Any]] = deque(maxlen=max_backlog)
@@ -198,6 +202,8 @@ class LedgerOutbox:
             if self._series:
                 ledger.add_series(list(self._series))
                 self._series.clear()
+            for writer in self._writers:
+                writer(ledger)
             if self._repair:
                 self._repair_jobs(ledger)
         except Exception as exc:  # the agent carries on; rows wait for the next flush

@@ -17,6 +17,9 @@ from greenai.agent.config import AgentConfig
 from greenai.agent.metrics import MetricsServer, build_registry
 from greenai.agent.node import NodeMeter, open_node_collectors
 from greenai.agent.recorder import LedgerOutbox, SeriesBuckets, node_rows, utc_now
+from greenai.agent.serving_ledger import ServingLedger
+from greenai.agent.serving_monitor import ServingMonitor
+from greenai.agent.serving_record import SiteFigures
 
 if TYPE_CHECKING:
     from greenai.ledger import Ledger
@@ -52,11 +55,18 @@ class Agent:
             else None
         )
         self.meter = meter or self._open_meter()
+        try:
+            self.serving, self.serving_ledger = self._open_serving()
+        except BaseException:  # a configuration mistake: release the node first
+            self.meter.close()
+            raise
+        writers = [self.serving_ledger.flush] if self.serving_ledger is not None else []
         self.outbox = (
             LedgerOutbox(
                 ledger_factory or self._open_ledger,
                 repair_jobs=config.repair_jobs,
                 stale_after_s=config.stale_after_s,
+                writers=writers,
             )
             if config.record
             else None
@@ -85,6 +95,24 @@ class Agent:
             on_series=add,
         )
 
+    def _open_serving(self) -> tuple[ServingMonitor | None, ServingLedger | None]:
+        """The serving engines' monitor and day runs (None without engines).
+
+        Raises:
+            ConfigError: A configured GPU this node does not have.
+        """
+        if not self.config.serve:
+            return None, None
+        from greenai import __version__
+
+        monitor = ServingMonitor(self.config.serve, processes=self.meter.compute_processes)
+        monitor.bind(self.meter.devices)
+        if not self.config.record:
+            return monitor, None
+        devices = {d.device_id: d for d in self.meter.devices}
+        site = self.config.site or SiteFigures()
+        return monitor, ServingLedger(self.config.host_id, site, devices, __version__)
+
     def _wall_minus_mono_s(self) -> float:
         """Wall-clock time minus the meter's monotonic time, s (readings carry the latter)."""
         return self._wall().timestamp() - self.meter.clock.monotonic()
@@ -102,8 +130,11 @@ class Agent:
     def start(self) -> int:
         """Start sampling and serving; returns the metrics port."""
         self.meter.start()
+        readings = self.serving.scrape() if self.serving is not None else []
         self._last = (self.meter.snapshot(), self._wall())
-        registry = build_registry(self.meter, self.config.host_id)
+        if self.serving is not None:  # the engines' baseline
+            self.serving.interval(readings, None, *self._last, self._last[1])
+        registry = build_registry(self.meter, self.config.host_id, self.serving)
         self._server = MetricsServer(registry, self.config.address, self.config.port)
         log.info("serving metrics on %s:%d", self.config.address, self._server.port)
         return self._server.port
@@ -135,10 +166,12 @@ class Agent:
         if self._last is None:
             return
         try:
+            readings = self.serving.scrape() if self.serving is not None else []
             snap, now = self.meter.snapshot(), self._wall()
             before, since = self._last
             self._last = (snap, now)
             nodes = node_rows(self.config.host_id, before, snap, since, now)
+            self._serve(readings, before, snap, since, now)
             series = self.series.take(now.timestamp(), final) if self.series else []
             self.intervals += 1
         except Exception as exc:  # a failed interval is skipped; the next one covers it
@@ -147,6 +180,24 @@ class Agent:
         if self.outbox is not None:
             self.outbox.add(nodes, series)
             self.outbox.flush()
+
+    def _serve(
+        self,
+        readings: list[Any],
+        before: Snapshot,
+        snap: Snapshot,
+        since: datetime,
+        now: datetime,
+    ) -> None:
+        """The serving engines' interval; a failure there never costs the node's rows."""
+        if self.serving is None:
+            return
+        try:
+            served = self.serving.interval(readings, before, snap, since, now)
+            if self.serving_ledger is not None:
+                self.serving_ledger.add(served)
+        except Exception as exc:  # the engines' figures of this interval are lost, no more
+            log.warning("serving interval failed: %s", exc)
 
     def close(self) -> None:
         """Write the last partial interval, stop serving and close the node (idempotent)."""
@@ -163,6 +214,9 @@ class Agent:
         if self.outbox is not None:
             if self.outbox.pending:
                 log.warning("stopping with %d rows the ledger did not take", self.outbox.pending)
+            if self.serving_ledger is not None and self.serving_ledger.pending:
+                log.warning("stopping with %d serving intervals the ledger did not take",
+                            self.serving_ledger.pending)  # fmt: skip
             self.outbox.close()
 
 

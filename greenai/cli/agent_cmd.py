@@ -43,14 +43,25 @@ def agent(
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many seconds (default: on SIGTERM).")
     ] = None,
+    serve: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="GREENAI_AGENT_SERVE",
+            help="A serving engine to read, ENGINE=URL[,gpus=0,1][,deployment=NAME]"
+            "[,technique=T][,model=M], ENGINE vllm, sglang or tgi (repeatable; in the "
+            "variable, separated by spaces).",
+        ),
+    ] = None,
     db: o.DbUrl = None,
 ) -> None:
     """Measure this node continuously: Prometheus metrics and node energy in the ledger."""
     from greenai.agent.config import AgentConfig
+    from greenai.agent.serve_config import parse_serve
     from greenai.agent.service import run_agent
     from greenai.config import load_settings
 
     settings = load_settings({"db_url": db} if db else None)
+    targets = tuple(parse_serve(spec) for spec in serve or ())
     config = AgentConfig(
         host_id=_host_id(settings),
         port=port,
@@ -66,6 +77,8 @@ def agent(
         series_hz=settings.series_hz,
         power_hz=settings.power_hz,
         duration_s=duration,
+        serve=targets,
+        site=_site(settings) if targets and ledger else None,
     )
 
     def ready(bound: int) -> None:
@@ -91,3 +104,26 @@ def _host_id(settings: Any) -> str:
         return hash_identifier(opened, host)
     finally:
         opened.close()
+
+
+def _site(settings: Any) -> Any:
+    """Location, factor and PUE of the serving runs, from the configuration."""
+    from greenai.agent.serving_record import SiteFigures
+    from greenai.emissions import resolve_factor
+
+    factor = resolve_factor(settings)
+    return SiteFigures(
+        pue=float(settings.pue or 1.0),
+        intensity_g_per_kwh=float(factor.intensity_g_per_kwh),
+        intensity_source=str(factor.source),
+        codecarbon_version=factor.codecarbon_version,
+        country=settings.country,
+        region=settings.region,
+        cloud_provider=settings.cloud_provider,
+        cloud_region=settings.cloud_region,
+        flags=tuple(factor.flags),
+        evidence=factor.evidence.as_dict(),
+        wue_l_per_kwh=settings.wue,
+        price_per_kwh=settings.price_per_kwh,
+        currency=settings.currency,
+    )

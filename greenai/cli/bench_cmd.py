@@ -1,4 +1,5 @@
-"""``greenai bench``: energy per token of models x techniques x phases x batch sizes.
+"""``greenai bench``: energy per token of models x techniques x phases x batch sizes,
+or (``--serve URL --model NAME``) of a running OpenAI-compatible server.
 
 The matrix comes from a TOML file (``--config``), then the flags (flags win). Each
 cell x repeat is an ordinary tracked run in the ledger; the summary table ends it. With
@@ -126,14 +127,64 @@ def bench(
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
     format: o.FormatOpt = o.OutputFormat.TABLE,
+    serve: Annotated[
+        str | None,
+        typer.Option(
+            "--serve", help="Measure a running OpenAI-compatible server (http://host:port/v1)."
+        ),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="--serve: the served model's name.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="--serve: requests in flight at once (B, default 8).")
+    ] = None,
+    requests: Annotated[
+        int | None, typer.Option(help="--serve: requests in all (N > B, default 64).")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="--serve: output tokens per request (default 256).")
+    ] = None,
+    prompts: Annotated[
+        Path | None, typer.Option(help="--serve: prompt file (.jsonl or one per line).")
+    ] = None,
+    gpus: Annotated[
+        str | None, typer.Option(help="--serve: GPUs to measure (indices or UUIDs).")
+    ] = None,
+    technique: Annotated[
+        str | None, typer.Option(help="--serve: technique of the served model.")
+    ] = None,
+    base_model: Annotated[
+        str | None, typer.Option(help="--serve: the model the technique was applied to.")
+    ] = None,
 ) -> None:
-    """Measure J per token of models x techniques x phases, with intervals and savings."""
+    """Measure J per token of models x techniques x phases, with intervals and savings;
+    or, with --serve, of a running server at a steady batch (ML.ENERGY's method)."""
     from greenai.bench.config import BenchConfig, split_list
     from greenai.bench.runner import run_bench
     from greenai.bench.summary import payload, print_summary
 
     if list_workloads:
         _list_workloads(format)
+        return
+    serve_only: dict[str, Any] = {
+        "model": model,
+        "concurrency": concurrency,
+        "requests": requests,
+        "max_tokens": max_tokens,
+        "prompts": str(prompts) if prompts is not None else None,
+        "gpus": gpus,
+        "technique": technique,
+        "base_model": base_model,
+    }
+    if serve is not None or any(v is not None for v in serve_only.values()):
+        matrix = {"--config": config, "--models": models, "--techniques": techniques,
+                  "--phases": phases, "--batch-sizes": batch_sizes, "--repeats": repeats,
+                  "--warmup": warmup, "--prompt-len": prompt_len, "--device": device,
+                  "--prefill-iters": prefill_iters, "--decode-tokens": decode_tokens,
+                  "--train-steps": train_steps, "--threads": threads,
+                  "--workload": workload, "--hf-model": hf_model}  # fmt: skip
+        shared = {"seed": seed, "project": project, "db_url": db}
+        given = [flag for flag, value in matrix.items() if value not in (None, [])]
+        _serve_bench(serve, {**serve_only, **shared}, given, format, json_out, progress)
         return
     base = BenchConfig.from_toml(config) if config is not None else None
     flags: dict[str, Any] = {
@@ -169,6 +220,52 @@ def bench(
     if json_out is not None:
         text = json.dumps(payload(result, rows), indent=2, default=str)
         json_out.write_text(text, encoding="utf-8")
+
+
+def _serve_bench(
+    url: str | None,
+    flags: dict[str, Any],
+    matrix_flags: list[str],
+    fmt: o.OutputFormat,
+    json_out: Path | None,
+    show_progress: bool,
+) -> None:
+    """``greenai bench --serve URL --model NAME``: one steady-state run of a server."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from greenai.bench.serve import run_serve_bench
+    from greenai.bench.serve_config import ServeConfig
+    from greenai.bench.serve_summary import print_summary
+    from greenai.errors import ConfigError
+
+    if url is None:
+        with_serve = "--model, --concurrency, --requests, --max-tokens, --prompts, --gpus"
+        raise ConfigError("serve", None, f"a server URL: {with_serve} go with --serve URL")
+    if matrix_flags:
+        shown = ", ".join(matrix_flags)
+        raise ConfigError("serve", url, f"no {shown}: they set the model matrix, not --serve")
+    if flags["model"] is None:
+        raise ConfigError("model", None, "the served model's name: --serve URL --model NAME")
+    config = ServeConfig(url=url, **{k: v for k, v in flags.items() if v is not None})
+    as_data = fmt is not o.OutputFormat.TABLE
+    console = table_console(stderr=as_data)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, disable=not show_progress) as bar:
+        task = bar.add_task(f"requests to {config.model}", total=config.requests)
+        result = run_serve_bench(
+            config, observer=lambda e: bar.advance(task) if e.kind == "end" else None
+        )
+    print_summary(result, console, table_too=not as_data)
+    data = result.to_dict()
+    if fmt is o.OutputFormat.JSON:
+        typer.echo(json_text(data))
+    elif fmt is o.OutputFormat.CSV:
+        row = {k: v for k, v in data.items() if not isinstance(v, list)}
+        typer.echo(csv_text([row], tuple(row)), nl=False)
+    if json_out is not None:
+        json_out.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    if result.window is None:
+        raise typer.Exit(1)
 
 
 def _keys(config: Path | None) -> set[str]:

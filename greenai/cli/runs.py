@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from greenai.cli import options as o
+from greenai.cli.card_cmd import card
 from greenai.cli.console import table_console
 from greenai.cli.data_output import csv_text, json_text
 from greenai.cli.period_totals import AsOfOpt, LastOpt, PeriodOpt, export_lines, totals
@@ -18,6 +19,7 @@ from greenai.figures.definitions import j_per_token_or_none
 
 app = typer.Typer(help="Runs in the ledger.", no_args_is_help=True)
 app.command("totals")(totals)
+app.command("card")(card)
 
 
 class Format(StrEnum):

@@ -101,19 +101,15 @@ NOT_RECORDED = FactorEvidence("not recorded with the run")
 """The evidence of a run recorded before factors carried theirs."""
 
 
-EVIDENCE_COLUMNS = ("factor_dataset", "factor_vintage", "factor_basis", "factor_gwp", "mix",
-                    "mix_of")  # fmt: skip
+COLUMN_KEYS = {"factor_dataset": "dataset", "factor_vintage": "vintage",
+               "factor_basis": "basis", "factor_gwp": "gwp", "mix": "mix",
+               "mix_of": "mix_of"}  # fmt: skip
+"""Each report line column of a factor's evidence, and its key in the stored evidence."""
+EVIDENCE_COLUMNS = tuple(COLUMN_KEYS)
 """The columns a report line carries for its factor's evidence."""
 
 
 def evidence_columns(evidence: FactorEvidence | None) -> dict[str, Any]:
     """A line's :data:`EVIDENCE_COLUMNS` (:data:`NOT_RECORDED` for a run without)."""
-    found = evidence or NOT_RECORDED
-    return {
-        "factor_dataset": found.dataset,
-        "factor_vintage": found.vintage,
-        "factor_basis": found.basis,
-        "factor_gwp": found.gwp,
-        "mix": dict(found.mix) if found.mix is not None else None,
-        "mix_of": found.mix_of,
-    }
+    stored = (evidence or NOT_RECORDED).as_dict()
+    return {column: stored[key] for column, key in COLUMN_KEYS.items()}

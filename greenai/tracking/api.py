@@ -10,7 +10,9 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from greenai.figures import flags as fl
-from greenai.tracking.lifecycle import active_runs, finish, start_run
+from greenai.figures.logged import tracker_figures, tracker_tags
+from greenai.integrations.sinks import Sinks, sink_names
+from greenai.tracking.lifecycle import active_runs, before_final_record, finish, start_run
 from greenai.tracking.meta import META_KEYS, make_meta
 from greenai.tracking.remote import RemoteRun, remote_run
 from greenai.tracking.run import Run
@@ -19,7 +21,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _CURRENT: contextvars.ContextVar[tuple[Run, ...]] = contextvars.ContextVar(
     "greenai_runs", default=()
 )
-_TRACK_ONLY = ("tokens", "parent")
+_TRACK_ONLY = ("tokens", "parent", "log_to")
 
 
 def _settings_keys() -> tuple[str, ...]:
@@ -59,6 +61,44 @@ def _split(kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any], A
     return meta, overrides, kwargs.get("tokens")
 
 
+def _log_to(run: Run, names: tuple[str, ...]) -> None:
+    """Open the trackers of ``log_to=`` for a started run; its final figures and tags
+    go to them just before its final record (see :func:`_final_log`).
+
+    In a multi-rank job only global rank 0 logs (its own part: each rank's is in the
+    ledger), so the ranks do not start a tracker run each.
+    """
+    if not names or _rank_of(run).get("rank", 0) != 0:
+        return
+    sinks = Sinks(names, run.meta.name or f"greenai-{run.id[:8]}")
+    _flag_problems(run, sinks)
+    before_final_record(run, lambda stopped: _final_log(stopped, sinks))
+
+
+def _final_log(run: Run, sinks: Sinks) -> None:
+    """Tag, log the final figures (no step) and close; a problem is a warning and the
+    ``tracker_log_failed`` flag, in the run's final record."""
+    try:
+        record = {**run.to_dict(), **_rank_of(run)}
+        sinks.tag(tracker_tags(record))
+        sinks.log(tracker_figures(record))
+    except Exception as exc:  # never harm the job
+        sinks.problems.append(f"could not make the figures for the trackers: {exc!r}")
+    sinks.close()
+    _flag_problems(run, sinks)
+
+
+def _rank_of(run: Run) -> dict[str, int]:
+    """A rank's part of a multi-rank job: its rank and the job's number of ranks."""
+    rank = getattr(run, "rank", None)  # a RankRun's RankInfo (greenai.fleet)
+    return {} if rank is None else {"rank": rank.rank, "world_size": rank.world_size}
+
+
+def _flag_problems(run: Run, sinks: Sinks) -> None:
+    for problem in sinks.take_problems():
+        run.misuse(fl.TRACKER_LOG_FAILED, problem)
+
+
 def current_run() -> Run | RemoteRun | None:
     """The innermost active run of this context, else of this process, else the
     enclosing ``greenai run`` (from a child process); None outside any run."""
@@ -76,7 +116,8 @@ def start(**kwargs: Any) -> Run:
     """Start a run explicitly; call ``run.stop()`` when done.
 
     Keywords are the metadata (project, model, base_model, technique, precision, phase,
-    batch_size, seq_len, tags, name) and per-run settings (country, region, pue, ...).
+    batch_size, seq_len, tags, name), per-run settings (country, region, pue, ...) and
+    ``log_to`` (see :class:`track`).
 
     Raises:
         TypeError: An unknown keyword (the message lists the valid ones).
@@ -85,9 +126,11 @@ def start(**kwargs: Any) -> Run:
     meta, overrides, tokens = _split(kwargs)
     if tokens is not None:
         raise TypeError("tokens= applies to the decorator only; call run.add_tokens() instead")
+    names = sink_names(kwargs.get("log_to"))
     parent = _explicit_parent(kwargs.get("parent")) or _context_parent()
     run = start_run(make_meta(meta), overrides, parent=parent)
     _push(run)
+    _log_to(run, names)
     return run
 
 
@@ -133,6 +176,13 @@ class track:  # noqa: N801 - used as a function: @greenai.track(...), with green
     ``(input, output)`` or a dict ``{"input": .., "output": ..}``. As a context manager
     (``with`` or ``async with``) it yields the :class:`~greenai.Run`.
 
+    ``log_to="mlflow"`` (or ``"wandb"``, ``"trackio"``, several as a list or
+    ``"mlflow,wandb"``) sends the run's final figures
+    (:mod:`greenai.figures.logged`) and tags to each tracker's active run, else to a
+    run it starts and ends. A tracker that is missing or fails is a warning and the
+    run's ``tracker_log_failed`` flag, never an exception into the job. In a
+    multi-rank job only global rank 0 logs, its own part of the job.
+
     Raises:
         TypeError: An unknown keyword (the message lists the valid ones).
         greenai.ConfigError: An invalid value, before the job starts.
@@ -141,6 +191,7 @@ class track:  # noqa: N801 - used as a function: @greenai.track(...), with green
     def __init__(self, **kwargs: Any) -> None:
         self._meta, self._overrides, self._tokens = _split(kwargs)
         self._parent = _explicit_parent(kwargs.get("parent"))
+        self._log_to = sink_names(kwargs.get("log_to"))
         make_meta(self._meta)  # fail now on bad metadata, before any job runs
         self._runs: list[Run] = []
 
@@ -148,6 +199,7 @@ class track:  # noqa: N801 - used as a function: @greenai.track(...), with green
         parent = self._parent or _context_parent()
         run = start_run(make_meta(self._meta), self._overrides, parent=parent)
         _push(run)
+        _log_to(run, self._log_to)
         return run
 
     def _finish(self, run: Run, error: BaseException | None) -> None:

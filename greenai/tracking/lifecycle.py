@@ -17,7 +17,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,12 +38,32 @@ _ACTIVE: list[Run] = []
 _RECORDERS: dict[str, Recorder] = {}  # of the active runs, by id
 _ACTIVE_LOCK = threading.RLock()
 _FORKED_FROM: list[str] = []  # in a forked child: the parent's runs active at fork
+_BEFORE_FINAL: dict[str, list[Callable[[Run], None]]] = {}  # of the active runs, by id
 
 
 def active_runs() -> list[Run]:
     """Runs started and not yet stopped in this process, oldest first."""
     with _ACTIVE_LOCK:
         return list(_ACTIVE)
+
+
+def before_final_record(run: Run, hook: Callable[[Run], None]) -> None:
+    """Call ``hook(run)`` when :func:`finish` has stopped ``run``, before its final record
+    is made: the run's figures are final there, and the flags the hook adds are recorded.
+
+    Not called after a fatal signal (the runs must be finished within a budget) nor in
+    a forked worker. A hook that raises is logged; the run is finished all the same.
+    """
+    with _ACTIVE_LOCK:
+        _BEFORE_FINAL.setdefault(run.id, []).append(hook)
+
+
+def _run_hooks(run: Run, hooks: list[Callable[[Run], None]]) -> None:
+    for hook in hooks:
+        try:
+            hook(run)
+        except Exception as exc:  # never harm the job
+            log.error("greenai: finishing run %s: %s", run.id, exc)
 
 
 def _identity(settings: Any) -> dict[str, Any]:
@@ -199,10 +219,13 @@ def finish(run: Run, status: str, error: BaseException | None) -> str | None:
         if run in _ACTIVE:
             _ACTIVE.remove(run)
         recorder = _RECORDERS.pop(run.id, None)
+        hooks = _BEFORE_FINAL.pop(run.id, [])
     _report_tokens(run)
+    if recorder is not None:
+        _HEARTBEAT.discard(recorder)
+    _run_hooks(run, hooks)
     if recorder is None:
         return None
-    _HEARTBEAT.discard(recorder)
     return _write(recorder, wait_s=FINAL_WRITE_WAIT_S)
 
 
@@ -239,6 +262,7 @@ def finish_on_signal(signum: int, budget_s: float) -> None:
     outcome = signal_outcome(signum)
     runs = list(_ACTIVE)  # as it stands: the job's thread may hold _ACTIVE_LOCK
     for run in runs:
+        _BEFORE_FINAL.pop(run.id, None)  # no time for hooks (trackers) on the way down
         if run.hub is not None:
             run.hub.sampler.bound_waits(READ_WAIT_S)
     for run in reversed(runs):  # children before their parents
@@ -413,6 +437,7 @@ def _after_fork_in_child() -> None:
     inherited = list(_ACTIVE)
     _ACTIVE.clear()
     _RECORDERS.clear()
+    _BEFORE_FINAL.clear()
     for run in inherited:
         run.forked_away = True
         run.hub = None

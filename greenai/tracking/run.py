@@ -171,6 +171,17 @@ class Run:
             self.mark_stopped(status)
         return self
 
+    def settle(self) -> None:
+        """Charge the run up to now, so that its figures are current mid-run (an
+        integration's logging step) rather than as of the last series tick. Never
+        raises: a monitoring failure is a flag."""
+        if self.hub is None or self.stopped:
+            return
+        try:
+            self.hub.settle()
+        except Exception as exc:  # never harm the job
+            self.flag(fl.monitoring_error(exc))
+
     # -- work done ---------------------------------------------------------------
 
     def flag(self, flag: str) -> None:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from greenai.figures import units
 from greenai.figures.definitions import j_per_token, j_per_token_or_none
+from greenai.figures.evidence import MIX_COUNTRY, MIX_FAMILIES, NOT_RECORDED, evidence_from
 from greenai.interop.formula_cells import csv_value
 from greenai.queries.compare import METRICS
 
@@ -231,7 +232,8 @@ def child_runs(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def provenance(run: dict[str, Any]) -> pd.DataFrame:
-    """How the run's figures were obtained: attribution, PUE, emission factor and source."""
+    """How the run's figures were obtained: attribution, PUE, emission factor, its source
+    and evidence (dataset, vintage, basis, GWP set, grid mix)."""
     rule = str(run.get("attribution") or "none")
     place = [run.get(k) for k in ("country", "region", "cloud_provider", "cloud_region")]
     items = {
@@ -240,10 +242,27 @@ def provenance(run: dict[str, Any]) -> pd.DataFrame:
         "Emission factor (gCO2e/kWh)": units.format_number(run.get("intensity_g_per_kwh"), 4),
         "Factor source": _text(run.get("intensity_source")),
         "CodeCarbon version": _text(run.get("codecarbon_version")),
+        **_evidence(run.get("factor_evidence")),
         "Location": " / ".join(str(v) for v in place if v) or "unknown",
         "CPU/DRAM mode": _text(run.get("mode")),
     }
     return pd.DataFrame({"Item": list(items), "Value": list(items.values())})
+
+
+def _evidence(stored: object) -> dict[str, str]:
+    """The factor's evidence as stored with the run (what a report's factor table says)."""
+    found = evidence_from(stored) or NOT_RECORDED
+    mix = "not recorded"
+    if found.mix is not None:
+        shares = ", ".join(f"{family} {found.mix[family]:.1%}" for family in MIX_FAMILIES)
+        mix = f"{shares} (the {'country' if found.mix_of == MIX_COUNTRY else 'region'}'s)"
+    return {
+        "Factor dataset": found.dataset,
+        "Factor vintage": "not stated" if found.vintage is None else str(found.vintage),
+        "Factor basis": found.basis,
+        "GWP set": found.gwp,
+        "Grid mix": mix,
+    }
 
 
 WINDOW_COLUMNS = ["name", "started_at", "ended_at", "duration_s", "energy_j", "tokens_input",

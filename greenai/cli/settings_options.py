@@ -103,10 +103,23 @@ RUN_SETTINGS = (
 )
 """The configuration keys a command that starts runs takes as options (besides ``--db``)."""
 
+_ESRS_CONTEXT = "context of reports (ESRS E1); no figure of a run"
 NOT_RUN_SETTINGS = {
     "timezone": "how reports and lists show dates and cut periods; no figure of a run",
     "market_factors": "market-based factors of reports (Scope 2); no figure of a run",
     "market_factors_file": "market-based factors of reports (Scope 2); no figure of a run",
+    "instruments_file": "contractual instruments of reports (Scope 2); no figure of a run",
+    "scope1_tco2e": _ESRS_CONTEXT,
+    "scope1_statement": _ESRS_CONTEXT,
+    "net_revenue": _ESRS_CONTEXT,
+    "high_climate_impact_revenue": _ESRS_CONTEXT,
+    "revenue_currency": _ESRS_CONTEXT,
+    "consolidation_approach": _ESRS_CONTEXT,
+    "organisational_boundary": _ESRS_CONTEXT,
+    "base_year": _ESRS_CONTEXT,
+    "restatement_policy": _ESRS_CONTEXT,
+    "sites": _ESRS_CONTEXT,
+    "site_pue": _ESRS_CONTEXT,
 }
 """Configuration keys that are not options of ``greenai run``, and why."""
 

@@ -46,6 +46,9 @@ Location and emission factors
   ``ISO3`` or ``ISO3/region`` -> gCO2e/kWh; in TOML a ``[tool.greenai.market_factors]``
   table (``FRA = 20``, ``"USA/california" = 150``).
 - ``market_factors_file`` [unset]: the same as a CSV file (columns as ``factors_file``).
+- ``instruments_file`` [unset]: contractual instruments (EACs, GOs, RECs, PPAs, green
+  tariffs) for market-based Scope 2, a CSV (columns in
+  :mod:`greenai.emissions.instruments_file`).
 
 Without any location, emissions use CodeCarbon's world average and runs are flagged
 ``unknown_location``. The factor applies to facility energy (IT energy x ``pue``).
@@ -74,6 +77,28 @@ Measurement
 - ``series_tiers`` [1s:7,1m:90,1h:0]: kept resolutions of power series: step (``s``,
   ``m``, ``h``, ``d``) and days kept, 0 = forever; in TOML
   ``series_tiers = [["1s", 7], ["1m", 90], ["1h", 0]]``.
+
+ESRS E1 context of reports (:mod:`greenai.reports.esrs_context`)
+
+- ``scope1_tco2e`` [empty]: Scope 1 tCO2e of the boundary per period label (``2026``,
+  ``2026-Q3``, ``2026-10``), used only by a report of exactly that period; without an entry
+  the report states that the boundary has no Scope 1 source (electricity only).
+- ``scope1_statement`` [unset]: the Scope 1 statement printed instead of the default one.
+- ``net_revenue`` [empty]: net revenue per calendar year (``2026 = 1.2e9`` in a
+  ``[tool.greenai.net_revenue]`` table), in ``revenue_currency``; a period takes each
+  year's revenue pro rata by days (a quarter of 92 days in 2026: 92/365 of it). Gives the
+  GHG intensity per net revenue (E1-6 53).
+- ``high_climate_impact_revenue`` [empty]: the same for net revenue from activities in
+  high climate impact sectors; only then the energy intensity (E1-5 40) is reported.
+- ``revenue_currency`` [unset]: ISO 4217 code of the revenue (required with either table).
+- ``consolidation_approach`` [unset]: ``financial_control``, ``operational_control`` or
+  ``equity_share``.
+- ``organisational_boundary``, ``restatement_policy`` [unset]: texts stated in the report.
+- ``base_year`` [unset]: the base year of the undertaking's GHG figures.
+- ``sites`` [empty]: host id -> site (data centre) name; the per-site breakdown groups
+  hosts by it (a host not listed is its own site).
+- ``site_pue`` [empty]: site (or host) -> the PUE configured for it, stated beside the
+  PUE the runs recorded.
 
 Identity and privacy
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from greenai.config.esrs_keys import ESRS_ACCEPTED, ESRS_PARSERS
 from greenai.errors import ConfigError
 from greenai.figures.tiers import TIER_PATTERN, tier_seconds
 from greenai.ledger.limits import HOST_ID_CHARS, ID_CHARS
@@ -100,9 +101,13 @@ ACCEPTED: dict[str, str] = {
     f"{_plain(RANGES['intensity_g_per_kwh'][1])}, such as FRA=20,USA/california=150 "
     "(or a JSON object)",
     "market_factors_file": _CSV_TABLE,
+    "instruments_file": "an existing CSV file of contractual instruments (columns: id,type,mwh,"
+    "location,vintage,g_per_kwh,quality_criteria_met[,source,notes])",
 }
 
-PATH_KEYS = ("factors_file", "powercap_root", "market_factors_file")
+ACCEPTED.update(ESRS_ACCEPTED)  # Scope 1, revenue, boundary, sites
+
+PATH_KEYS = ("factors_file", "powercap_root", "market_factors_file", "instruments_file")
 """Keys holding paths: relative ones are taken from the config file's folder or the cwd."""
 
 
@@ -172,6 +177,16 @@ def _bool(raw: Any) -> bool:
     if word in _TRUE or word in _FALSE:
         return word in _TRUE
     raise ValueError("not a boolean")
+
+
+def _instruments_file(raw: Any) -> Path:
+    path = _path(raw)
+    if not path.is_file():
+        raise ValueError("no such file")
+    from greenai.emissions.instruments_file import read_instruments
+
+    read_instruments(path)  # raises ConfigError naming the line and the instrument
+    return path
 
 
 def _path(raw: Any) -> Path:
@@ -303,7 +318,10 @@ _PARSERS: dict[str, Parser] = {
     "series_tiers": _tiers,
     "market_factors": _market_factors,
     "market_factors_file": _optional(_factor_file("market_factors_file")),
+    "instruments_file": _optional(_instruments_file),
 }
+
+_PARSERS.update(ESRS_PARSERS)
 
 
 def parse_value(key: str, raw: Any, origin: str = "") -> Any:

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from greenai.config.esrs_keys import check_revenue_currency
 from greenai.config.keys import parse_value, suggest_key
 from greenai.errors import ConfigError
 
@@ -16,6 +17,10 @@ __all__ = ["Settings"]
 
 
 def _no_market_factors() -> Mapping[str, float]:
+    return MappingProxyType({})
+
+
+def _empty_table() -> Mapping[Any, Any]:
     return MappingProxyType({})
 
 
@@ -71,6 +76,19 @@ class Settings:
     series_tiers: tuple[tuple[str, int], ...] = (("1s", 7), ("1m", 90), ("1h", 0))
     market_factors: Mapping[str, float] = field(default_factory=_no_market_factors)
     market_factors_file: Path | None = None
+    instruments_file: Path | None = None
+    # ESRS E1 context (parsed by greenai.config.esrs_keys)
+    scope1_tco2e: Mapping[str, float] = field(default_factory=_empty_table)
+    scope1_statement: str | None = None
+    net_revenue: Mapping[int, float] = field(default_factory=_empty_table)
+    high_climate_impact_revenue: Mapping[int, float] = field(default_factory=_empty_table)
+    revenue_currency: str | None = None
+    consolidation_approach: str | None = None
+    organisational_boundary: str | None = None
+    base_year: int | None = None
+    restatement_policy: str | None = None
+    sites: Mapping[str, str] = field(default_factory=_empty_table)
+    site_pue: Mapping[str, float] = field(default_factory=_empty_table)
 
     def __post_init__(self) -> None:
         for key in self.keys():
@@ -78,6 +96,9 @@ class Settings:
             parsed = parse_value(key, value)
             if parsed is not value:
                 object.__setattr__(self, key, parsed)
+        check_revenue_currency(
+            self.net_revenue, self.high_climate_impact_revenue, self.revenue_currency
+        )
         location = (self.country, self.region, self.cloud_provider, self.cloud_region)
         if any(part is not None for part in location):
             from greenai.emissions.location import normalise_location

@@ -4,11 +4,13 @@
   customer's Scope 3, category 1, outside the ESRS E1-5 energy total. Every other run (and
   node-level energy) is electricity consumed on premises or in colocation: Scope 2.
 - Scope 2 is reported twice (dual reporting). Location-based: the grid-average factor stored
-  with each run. Market-based, per location, highest first: a contractual instrument or
-  supplier factor the user supplies (``market_factors`` table, or a ``market_factors_file``
-  row whose source does not mention a residual mix); a residual-mix factor the user supplies
-  (a ``market_factors_file`` row whose ``source`` mentions ``residual``); else the
-  location-based factor, as a stated proxy.
+  with each run. Market-based, per location, highest first (GHG Protocol Scope 2 Guidance):
+  contractual instruments with a volume (``instruments_file``, allocated per month by
+  :mod:`greenai.figures.instruments`) for the MWh they cover; for the rest, a supplier-specific
+  or contractual factor without volume the user supplies (``market_factors`` table, or a
+  ``market_factors_file`` row whose source does not mention a residual mix); a residual-mix
+  factor the user supplies (a ``market_factors_file`` row whose ``source`` mentions
+  ``residual``); else the location-based factor, as a stated proxy.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BASES",
+    "BASIS_TEXT",
     "CONTRACTUAL",
+    "INSTRUMENT",
     "LOCATION_PROXY",
     "RESIDUAL",
     "SCOPE2",
@@ -35,20 +39,23 @@ __all__ = [
     "MarketFactors",
     "apply_market",
     "market_basis_label",
+    "market_caveat",
     "scope_of",
 ]
 
 SCOPE2 = "scope2"
 SCOPE3_CLOUD = "scope3_cat1"
 
+INSTRUMENT = "contractual_instrument"
 CONTRACTUAL = "contractual_or_supplier"
 RESIDUAL = "residual_mix"
 LOCATION_PROXY = "location_based_proxy"
-BASES = (CONTRACTUAL, RESIDUAL, LOCATION_PROXY)
+BASES = (INSTRUMENT, CONTRACTUAL, RESIDUAL, LOCATION_PROXY)
 """Market-based bases, highest in the GHG Protocol hierarchy first."""
 
 BASIS_TEXT = {
-    CONTRACTUAL: "contractual instruments or supplier-specific factors (user supplied)",
+    INSTRUMENT: "contractual instruments with a volume (instruments_file), for the MWh they cover",
+    CONTRACTUAL: "supplier-specific or contractual factors without volume (user supplied)",
     RESIDUAL: "residual-mix factors (user supplied)",
     LOCATION_PROXY: "location-based grid-average factors used as a proxy",
 }
@@ -192,8 +199,10 @@ def market_caveat(basis_label: str) -> str | None:
 
 def market_basis_label(bases_used: list[str]) -> str:
     """The market-based basis named in the report: the bases used, hierarchy order,
-    joined by `` + `` (``none`` when there is no Scope 2 energy)."""
-    used = [b for b in BASES if b in set(bases_used)]
+    joined by `` + `` (``none`` when there is no Scope 2 energy); a line's own basis may
+    already be such a join (an instrument covering part of its energy)."""
+    parts = {part for label in bases_used if isinstance(label, str) for part in label.split(" + ")}
+    used = [b for b in BASES if b in parts]
     return " + ".join(used) if used else "none"
 
 

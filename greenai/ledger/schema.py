@@ -261,3 +261,24 @@ ledger_meta = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
+
+# Revision 0008: MWh of contractual instruments (instruments_file) given to Scope 2
+# consumption of one month and location, so that each MWh is used once across reports.
+instrument_allocations = sa.Table(
+    "instrument_allocations",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("instrument_id", sa.String(128), nullable=False, index=True),
+    sa.Column("location", sa.String(128), nullable=False),
+    sa.Column("month", sa.String(7), nullable=False),
+    sa.Column("month_start_at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("month_end_at", UtcDateTime(), nullable=False),
+    sa.Column("mwh", sa.Float, nullable=False),
+    sa.Column("allocated_at", UtcDateTime(), nullable=False),
+    sa.Column("report_period", sa.String(64), nullable=False),
+)

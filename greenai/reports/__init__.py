@@ -22,10 +22,17 @@ Keys of report.json (stable; energies in kWh, emissions in tCO2e, shares in [0, 
   boundary (on premises and colocation), node idle energy included where measured;
   ``energy_lines``: tracked runs, then one line per host's idle and unallocated energy.
 - ``energy_mix``: ``fossil_kwh``, ``nuclear_kwh``, ``renewable_kwh``, ``unknown_kwh``, their
-  ``*_share``, ``by_country`` and ``source`` (grid-average generation mix, CodeCarbon data).
+  ``*_share``, ``by_country`` and ``source`` (each run's stored generation mix; renewable
+  contractual instruments move their MWh to renewable, ``grid`` and
+  ``renewable_instruments_kwh`` keep the grid-average figures and the moved MWh).
 - ``scope2_location_tco2e``, ``scope2_market_tco2e``, ``scope2_market_basis`` (bases used:
-  ``contractual_or_supplier``, ``residual_mix``, ``location_based_proxy``, joined by `` + ``),
-  ``scope2_location_factors``, ``scope2_market_factors``, ``market_factors_supplied``.
+  ``contractual_instrument``, ``contractual_or_supplier``, ``residual_mix``,
+  ``location_based_proxy``, joined by `` + ``), ``scope2_market_caveat``,
+  ``scope2_location_factors`` (with each factor's dataset, vintage, basis and GWP set),
+  ``scope2_factor_bases``, ``scope2_market_factors``, ``market_factors_supplied``.
+- ``contractual_instruments``: per instrument the MWh used before, applied in the period
+  and remaining; ``applied``, ``rejected`` (with reasons), ``applied_mwh``,
+  ``covered_share`` and the allocation ``rules``.
 - ``scope3_cloud_tco2e``, ``scope3_cloud_energy_it_kwh``, ``scope3_cloud_energy_facility_kwh``,
   ``scope3_cloud_factors``: runs in a public cloud (Scope 3 category 1).
 - ``codecarbon_versions``: versions whose factors the runs recorded.
@@ -40,7 +47,12 @@ Keys of report.json (stable; energies in kWh, emissions in tCO2e, shares in [0, 
 - ``data_quality``: measured shares, estimated components, one entry per caveat of
   :data:`greenai.reports.caveats.CAVEATS` (unknown location, interrupted, running,
   overlapping runs, gaps, device problems, nothing measured, no factor: the counted
-  groups of :mod:`greenai.figures.flags`), split runs, updates after as-of.
+  groups of :mod:`greenai.figures.flags`), ``imported`` (per tool), split runs, updates
+  after as-of.
+- ``esrs_standard``, ``scope1``, ``ghg_totals`` (location- and market-based),
+  ``ghg_intensity`` (per net revenue), ``energy_intensity`` (high climate impact sectors),
+  ``reporting_context`` (consolidation approach, organisational boundary, base year,
+  restatement policy) and ``by_site`` (energy, emissions and PUE with its source).
 - ``esrs_mapping``: ESRS E1 datapoints and their values; ``runs``: every run included
   (as runs.csv); ``inputs_sha256``: hash of everything the figures were computed from.
 """

@@ -21,7 +21,8 @@ from greenai.figures.scope import SCOPE2, SCOPE3_CLOUD, market_caveat
 from greenai.figures.units import J_PER_KWH
 from greenai.reports import compute as c
 from greenai.reports.api import EmptyPeriodError
-from greenai.reports.esrs import esrs_rows
+from greenai.reports.esrs import esrs_rows, esrs_sections
+from greenai.reports.instruments import cover_of
 from greenai.reports.quality import data_quality
 
 if TYPE_CHECKING:
@@ -245,14 +246,19 @@ def build(
     current, notes = _lines_of(lines, period)
     if not len(current):
         raise EmptyPeriodError(_empty_message(period, projects, as_of))
+    cover = cover_of(ledger, settings, period, as_of)  # records new allocations
+    current = cover.apply(current, period)
     report = {**_header(period, as_of, projects), **_figures(current, mix_of)}
+    report["energy_mix"] = cover.mix(report["energy_mix"], current)
+    report["contractual_instruments"] = cover.section(period, current)
     report["market_factors_supplied"] = lines.market.as_rows()
     report["intensity_trend"] = _trend(lines, period)
     for key, other in (
         ("previous_period", period.previous()),
         ("previous_year", period.year_before()),
     ):
-        report[key] = _comparison(other, c.headline(_lines_of(lines, other)[0]), report)
+        other_lines = cover.apply(_lines_of(lines, other)[0], other)
+        report[key] = _comparison(other, c.headline(other_lines), report)
     report["data_quality"] = data_quality(
         current,
         as_of_s=as_of.timestamp(),
@@ -260,6 +266,7 @@ def build(
         node_notes=notes,
     )
     report["scope2_market_caveat"] = market_caveat(report["scope2_market_basis"])
+    report.update(esrs_sections(report, current, settings, period))
     report["esrs_mapping"] = esrs_rows(report)
     report["runs"] = c.appendix(current)
     report["inputs_sha256"] = inputs_hash(lines.inputs, _context(report, lines.defaults))
@@ -275,6 +282,8 @@ def _context(report: Mapping[str, Any], defaults: Defaults) -> dict[str, Any]:
         "market": report["market_factors_supplied"],
         "defaults": [defaults.wue_l_per_kwh, defaults.price_per_kwh, defaults.currency],
         "mix": report["energy_mix"]["source"],
+        "instruments": report["contractual_instruments"]["applied"],
+        "esrs": [report[k] for k in ("scope1", "ghg_intensity", "energy_intensity")],
         "format": REPORT_FORMAT,
     }
 

@@ -31,6 +31,8 @@ __all__ = [
 TEMPLATE = "report.html.j2"
 DASH = "—"
 """What the document shows for a figure that is unknown."""
+MAX_DECIMALS = 12
+"""Most decimals of a breakdown's cells (a total far below its unit's range reads 0)."""
 
 
 def _kg(tonnes: float) -> float:
@@ -134,7 +136,7 @@ def _parts(column: Column, values: Sequence[float | None], digits: int = 3) -> P
     if not known:
         return Parts(column.unit, tuple(DASH for _ in values), DASH)
     total = math.fsum(known)
-    places = units.decimals(total, digits) if digits else 0
+    places = min(units.decimals(total, digits), MAX_DECIMALS) if digits else 0
     rounded = units.largest_remainder(known, places)
     rows = iter(rounded)
     cells = tuple(DASH if v is None else f"{next(rows):,.{places}f}" for v in scaled)

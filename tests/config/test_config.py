@@ -209,6 +209,18 @@ INVALID = [
     ("series_tiers", "1h:0,1m:90", '[["1s", 0], ["1m", 90]]'),
     ("market_factors", "FRA=-3", '{ "gcp/us-central1" = 3 }'),
     ("market_factors_file", "missing.csv", '"missing.csv"'),
+    ("instruments_file", "missing.csv", '"missing.csv"'),
+    ("scope1_tco2e", "2026-Q5:1", '{ "2026-Q5" = 1 }'),
+    ("scope1_statement", None, '""'),
+    ("net_revenue", "twenty:1", "{ twenty = 1 }"),
+    ("high_climate_impact_revenue", "2026:nan", "{ 2026 = -1 }"),
+    ("revenue_currency", "euro", '"€"'),
+    ("consolidation_approach", "control", '"control"'),
+    ("organisational_boundary", None, "3"),
+    ("base_year", "24", "24"),
+    ("restatement_policy", None, '""'),
+    ("sites", "h 1:dc", '{ "h 1" = "dc" }'),
+    ("site_pue", "dc:0.9", "{ dc = 0.5 }"),
 ]
 
 
@@ -253,7 +265,7 @@ def test_replace_revalidates_and_normalises():
 def test_keys_and_plain_values():
     keys = Settings.keys()
     assert keys[:3] == ("db_url", "country", "region")
-    assert len(keys) == len(set(keys)) == 26
+    assert len(keys) == len(set(keys)) == 38
     plain = Settings(market_factors={"fra": 1}).as_dict()
     assert json.loads(json.dumps(plain))["market_factors"] == {"FRA": 1.0}
     assert hash(Settings(country="FRA")) == hash(Settings(country="fra"))

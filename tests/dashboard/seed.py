@@ -41,6 +41,14 @@ def today_utc(now: datetime | None = None) -> datetime:
     return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+FRA_EVIDENCE = {
+    "dataset": "CodeCarbon 3.3.2 global_energy_mix (FRA)", "vintage": 2023,
+    "basis": "life-cycle", "gwp": "unknown", "mix_of": "country",
+    "mix": {"fossil": 0.081, "nuclear": 0.648, "renewable": 0.271},
+}  # fmt: skip
+"""The factor evidence of the seeded runs (a run without it: ``factor_evidence=None``)."""
+
+
 def run_record(
     run_id: str,
     started_at: datetime,
@@ -89,6 +97,7 @@ def run_record(
         "intensity_g_per_kwh": intensity_g_per_kwh,
         "intensity_source": "codecarbon:FRA",
         "codecarbon_version": "3.3.2",
+        "factor_evidence": FRA_EVIDENCE,
         "country": "FRA",
         "host_id": "node-1",
         "mode": "process",
@@ -196,7 +205,7 @@ def _other_records(today: datetime, seeded: Seeded) -> list[dict[str, Any]]:
     records = [
         run_record("train-0", t1, 36000.0, duration_s=3600.0, country=None,
                    intensity_g_per_kwh=WORLD_G_PER_KWH, intensity_source="codecarbon:world",
-                   flags=["unknown_location"], **research),
+                   flags=["unknown_location"], factor_evidence=None, **research),
         run_record("train-1", t2, 72000.0, duration_s=7200.0, status="interrupted",
                    flags=["interrupted"], **research),
         run_record("train-0-eval", t1 + timedelta(minutes=30), 500.0, parent_run_id="train-0",

@@ -48,9 +48,22 @@ def test_energy_by_kind_method_attribution_factor_and_flags(seeded: Seeded) -> N
     assert items["Emission factor (gCO2e/kWh)"] == "400.0"
     assert items["Factor source"] == "codecarbon:FRA"
     assert items["CodeCarbon version"] == "3.3.2"
+    assert items["Factor dataset"] == "CodeCarbon 3.3.2 global_energy_mix (FRA)"
+    assert items["Factor vintage"] == "2023"
+    assert items["Factor basis"] == "life-cycle"
+    assert items["GWP set"] == "unknown"
+    assert items["Grid mix"] == "fossil 8.1%, nuclear 64.8%, renewable 27.1% (the country's)"
     flags = frame_with(at, "Flag")
     assert list(flags["Flag"]) == ["collector_errors:nvml=3"]
     assert "compute context" in " ".join(c.value for c in at.caption)
+
+
+def test_a_run_recorded_without_factor_evidence_says_so(seeded: Seeded) -> None:
+    at = open_app("run_detail", run="train-0")
+    provenance = frame_with(at, "Item")
+    items = dict(zip(provenance["Item"], provenance["Value"], strict=True))
+    assert items["Factor dataset"] == "not recorded with the run"
+    assert items["Factor vintage"] == "not stated" and items["Grid mix"] == "not recorded"
 
 
 def test_child_runs_and_the_run_picker(seeded: Seeded) -> None:

@@ -61,11 +61,13 @@ def _is_sqlite(url: str) -> bool:
 
 def test_head_constant_matches_the_scripts() -> None:
     assert script_head() == HEAD_REVISION
-    assert known_revisions() == {"0001", "0002", "0003", "0004", "0005", "0006", "0007"}
+    assert known_revisions() == {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"}
 
 
-def test_upgrade_from_empty_builds_exactly_schema_py(backend_url: str) -> None:
-    assert upgrade(backend_url) == HEAD_REVISION
+@pytest.mark.parametrize("scripts", [True, False], ids=["scripts", "direct"])
+def test_upgrade_from_empty_builds_exactly_schema_py(backend_url: str, scripts: bool) -> None:
+    """The scripts from empty and the direct build of a new ledger give schema.py."""
+    assert upgrade(backend_url, scripts=scripts) == HEAD_REVISION
     assert _diff(backend_url) == []
     with Ledger.open(backend_url) as ledger:
         assert current_revision(ledger.engine) == HEAD_REVISION
@@ -74,6 +76,28 @@ def test_upgrade_from_empty_builds_exactly_schema_py(backend_url: str) -> None:
     assert upgrade(backend_url) == HEAD_REVISION  # a second upgrade does nothing
     with Ledger.open(backend_url) as ledger:
         assert ledger.get_meta("ledger_id") == ledger_id
+
+
+def _version_table(url: str) -> tuple[Any, ...]:
+    engine = create_engine(parse_url(url))
+    with engine.connect() as conn:
+        found = sa.inspect(conn)
+        columns = [
+            (c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns("alembic_version")
+        ]
+        shape = (columns, found.get_pk_constraint("alembic_version"))
+    engine.dispose()
+    return shape
+
+
+def test_a_new_ledger_built_directly_is_one_the_scripts_would_have_built(tmp_path: Path) -> None:
+    """Its version table is Alembic's, so later scripts upgrade it as any other."""
+    by_scripts, direct = (f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db"))
+    upgrade(by_scripts, scripts=True)
+    upgrade(direct)
+    assert _version_table(direct) == _version_table(by_scripts)
+    _migrate_to(direct, PREVIOUS, down=True)  # the scripts go down and up from it
+    assert upgrade(direct) == HEAD_REVISION and _diff(direct) == []
 
 
 def test_upgrade_from_the_previous_revision_keeps_the_data(backend_url: str) -> None:

@@ -7,7 +7,9 @@ Each CodeCarbon run becomes one ledger run, from its latest cumulative row
   coming back: it is left as it is (counted in ``known``);
 - a row never replaces a stored run with a longer duration (an older copy of a file
   after the grown one); of equal durations the file's row wins (a re-import with
-  another ``--timezone`` corrects the times);
+  another ``--timezone`` corrects the times), unless it would write the stored run
+  exactly as it is: then nothing is written (not even ``updated_at``), so importing the
+  same file again leaves reports as of any earlier moment unchanged;
 - a part that greenai exported (``experiment_id`` ``greenai-part-of:<run_id>``) is
   imported as a part of its parent, so only the parent counts in totals.
 """
@@ -29,6 +31,7 @@ from greenai.interop.codecarbon_row import CodecarbonRow
 from greenai.interop.implied_factor import FactorCheck, check_factor
 from greenai.interop.stored_runs import StoredRun, stored_runs
 from greenai.ledger import Ledger
+from greenai.ledger.rows import run_row
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class ImportedRuns:
         rows: Rows read.
         runs: Runs written (new or updated).
         known: Runs of the file left as the ledger holds them: greenai's own runs coming
-            back from an export, or runs stored with a longer duration.
+            back from an export, runs stored with a longer duration, or stored as the
+            file says already.
     """
 
     rows: int
@@ -107,4 +111,6 @@ def _record(
     kept = same.tags if same is not None else None
     record = ledger_record(row, parent_id=parent_id, kept_tags=kept, check=check)
     run: dict[str, Any] = record["run"]
+    if same is not None and same.same_as(run_row(run)):
+        return None  # the same row again: the stored run, its updated_at included, stands
     return run

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 from greenai.ledger import Ledger, schema
 
+STAMPS = ("created_at", "updated_at")
+"""Columns the ledger sets on every write, not part of what a run says."""
 LOOKUP_BATCH = 500
 """Ids per query (well under every database's limit on bound parameters)."""
 
@@ -21,10 +23,17 @@ class StoredRun:
     Attributes:
         duration_s: Its duration, s.
         tags: Its tags.
+        row: Its whole runs row, as stored.
     """
 
     duration_s: float
     tags: Mapping[str, Any]
+    row: Mapping[str, Any]
+
+    def same_as(self, row: Mapping[str, Any]) -> bool:
+        """Whether writing ``row`` (a complete runs row, :func:`greenai.ledger.rows.run_row`)
+        would change nothing but the ledger's own timestamps."""
+        return all(self.row.get(key) == value for key, value in row.items() if key not in STAMPS)
 
 
 def stored_runs(ledger: Ledger, ids: Collection[str]) -> dict[str, StoredRun]:
@@ -35,7 +44,9 @@ def stored_runs(ledger: Ledger, ids: Collection[str]) -> dict[str, StoredRun]:
     with ledger.read() as conn:
         for start in range(0, len(wanted), LOOKUP_BATCH):
             batch = wanted[start : start + LOOKUP_BATCH]
-            query = sa.select(runs.c.id, runs.c.duration_s, runs.c.tags).where(runs.c.id.in_(batch))
-            for run_id, duration_s, tags in conn.execute(query):
-                found[run_id] = StoredRun(float(duration_s or 0.0), dict(tags or {}))
+            query = sa.select(runs).where(runs.c.id.in_(batch))
+            for row in conn.execute(query).mappings():
+                found[row["id"]] = StoredRun(
+                    float(row["duration_s"] or 0.0), dict(row["tags"] or {}), dict(row)
+                )
     return found

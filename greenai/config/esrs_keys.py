@@ -8,13 +8,13 @@ one-line :class:`greenai.errors.ConfigError` with the ``ACCEPTED`` text.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from greenai.config.pairs import key_values
 from greenai.errors import ConfigError
 
 __all__ = [
@@ -53,31 +53,6 @@ def _amount(raw: Any, high: float) -> float:
     return value
 
 
-def _table(raw: Any) -> list[tuple[Any, Any]]:
-    """``a:1,b:2`` / ``a=1`` / a JSON object / a mapping -> (key, value) pairs."""
-    if isinstance(raw, str):
-        text = raw.strip()
-        if text.startswith("{"):
-            try:
-                loaded = json.loads(text)
-            except RecursionError:
-                raise ValueError("nested too deeply") from None
-            if not isinstance(loaded, dict):
-                raise ValueError("not an object")
-            return list(loaded.items())
-        pairs = []
-        for item in (part.strip() for part in text.split(",")):
-            if item:
-                parts = re.split(r"\s*[:=]\s*", item, maxsplit=1)
-                if len(parts) != 2:
-                    raise ValueError("not a pair")
-                pairs.append((parts[0], parts[1]))
-        return pairs
-    if isinstance(raw, Mapping):
-        return list(raw.items())
-    raise ValueError("not a table")
-
-
 def _year(raw: Any) -> int:
     text = str(raw).strip()
     if isinstance(raw, bool) or not (text.isascii() and text.isdigit()):
@@ -90,13 +65,13 @@ def _year(raw: Any) -> int:
 
 def _by_year(raw: Any) -> Mapping[int, float]:
     """A year -> amount table (an undertaking's net revenue per calendar year)."""
-    return MappingProxyType({_year(k): _amount(v, MAX_AMOUNT) for k, v in _table(raw)})
+    return MappingProxyType({_year(k): _amount(v, MAX_AMOUNT) for k, v in key_values(raw)})
 
 
 def _scope1(raw: Any) -> Mapping[str, float]:
     """A period label (``2026``, ``2026-Q3``, ``2026-10``) -> tCO2e table."""
     out: dict[str, float] = {}
-    for key, value in _table(raw):
+    for key, value in key_values(raw):
         label = str(key).strip().upper()
         if not _PERIOD_LABEL.fullmatch(label):
             raise ValueError("not a period label")
@@ -107,7 +82,7 @@ def _scope1(raw: Any) -> Mapping[str, float]:
 def _sites(raw: Any) -> Mapping[str, str]:
     """A host id -> site (data centre) name table."""
     out: dict[str, str] = {}
-    for key, value in _table(raw):
+    for key, value in key_values(raw):
         if not isinstance(value, str):
             raise ValueError("a site name is text")
         host, site = str(key).strip(), value.strip()
@@ -120,7 +95,7 @@ def _sites(raw: Any) -> Mapping[str, str]:
 def _site_pue(raw: Any) -> Mapping[str, float]:
     """A site (or host) -> PUE table, PUE >= 1."""
     out: dict[str, float] = {}
-    for key, value in _table(raw):
+    for key, value in key_values(raw):
         site = str(key).strip()
         if not site or not site.isprintable():
             raise ValueError("not a site")

@@ -8,7 +8,6 @@ each parser accepts all three and returns the typed value, or raises ValueError.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -17,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from greenai.config.esrs_keys import ESRS_ACCEPTED, ESRS_PARSERS
+from greenai.config.pairs import pairs
 from greenai.errors import ConfigError
 from greenai.figures.tiers import TIER_PATTERN, tier_seconds
 from greenai.ledger.limits import HOST_ID_CHARS, ID_CHARS
@@ -233,30 +233,9 @@ def _timezone(raw: Any) -> str:
     return raw.strip()
 
 
-def _pairs(raw: Any) -> list[tuple[Any, ...]]:
-    """``a:1,b:2`` / ``a=1,b=2`` / a mapping / a list of pairs -> a list of pairs."""
-    if isinstance(raw, str):
-        text = raw.strip()
-        if text.startswith("{"):
-            try:
-                loaded = json.loads(text)
-            except RecursionError:
-                raise ValueError("nested too deeply") from None
-            if not isinstance(loaded, dict):
-                raise ValueError("not an object")
-            return list(loaded.items())
-        items = [item.strip() for item in text.split(",") if item.strip()]
-        return [tuple(re.split(r"\s*[:=]\s*", item, maxsplit=1)) for item in items]
-    if isinstance(raw, Mapping):
-        return list(raw.items())
-    if isinstance(raw, list | tuple):
-        return [tuple(pair) for pair in raw]
-    raise ValueError("not a table")
-
-
 def _tiers(raw: Any) -> tuple[tuple[str, int], ...]:
     tiers: list[tuple[str, int]] = []
-    for pair in _pairs(raw):
+    for pair in pairs(raw):
         if len(pair) != 2:
             raise ValueError("not a pair")
         label, days = pair
@@ -281,7 +260,7 @@ def _market_factors(raw: Any) -> Mapping[str, float]:
     from greenai.emissions.location import location_key
 
     factors: dict[str, float] = {}
-    for pair in _pairs(raw):
+    for pair in pairs(raw):
         if len(pair) != 2 or not isinstance(pair[0], str):
             raise ValueError("not a pair")
         key = location_key(pair[0])

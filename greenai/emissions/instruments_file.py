@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from greenai.emissions.config_csv import read_table
 from greenai.errors import ConfigError
 
 __all__ = ["INSTRUMENT_TYPES", "RENEWABLE_TYPES", "Instrument", "read_instruments"]
@@ -145,27 +146,14 @@ def read_instruments(path: Path, key: str = "instruments_file") -> list[Instrume
         ConfigError: The file is unreadable, lacks a column, or a row is invalid (the
             message names the file, the line and the instrument's id).
     """
-    import csv
-
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(key, str(path), f"a readable UTF-8 CSV file ({exc})") from exc
-    numbered = [
-        (n, line)
-        for n, line in enumerate(text.splitlines(), start=1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    rows = list(csv.reader(line for _, line in numbered))
-    header = [h.strip().casefold() for h in rows[0]] if rows else []
+    header, table = read_table(path, key)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         accepted = f"a CSV whose header has {','.join(REQUIRED)}[,source,notes]"
         raise ConfigError(key, str(path), f"{accepted} (missing: {', '.join(missing)})")
     found: list[Instrument] = []
     seen: set[str] = set()
-    for (line_no, _), row in zip(numbered[1:], rows[1:], strict=False):
-        cells = dict(zip(header, (c.strip() for c in row), strict=False))
+    for line_no, cells in table:
         where = f"{path}:{line_no} (id {cells.get('id') or '?'})"
         try:
             instrument = _row(cells, len(found))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from greenai.emissions.config_csv import read_table
 from greenai.errors import ConfigError
 from greenai.figures.evidence import BASES, UNKNOWN
 
@@ -57,27 +58,14 @@ def read_factor_table(path: Path, key: str = "factors_file") -> dict[str, TableF
     Raises:
         ConfigError: The file is unreadable or a row is invalid (the message names the line).
     """
-    import csv
-
     from greenai.emissions.location import location_key
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(key, str(path), f"a readable UTF-8 CSV file ({exc})") from exc
-    numbered = [
-        (n, line)
-        for n, line in enumerate(text.splitlines(), start=1)
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
-    rows = list(csv.reader(line for _, line in numbered))
-    header = [h.strip().casefold() for h in rows[0]] if rows else []
+    header, table = read_table(path, key)
     if "location" not in header or "intensity_g_per_kwh" not in header:
         accepted = "a CSV whose header has location,intensity_g_per_kwh[,source]"
         raise ConfigError(key, str(path), accepted)
     factors: dict[str, TableFactor] = {}
-    for (line_no, _), row in zip(numbered[1:], rows[1:], strict=False):
-        cells = dict(zip(header, (c.strip() for c in row), strict=False))
+    for line_no, cells in table:
         where = f"{path}:{line_no}"
         try:
             location = location_key(cells.get("location", ""))

@@ -71,6 +71,9 @@ class DeviceAccount:
         energy_j: Energy charged to the span, J.
         rules: The share rules applied, in the order first seen.
         last_fraction: The fraction of the latest segment (the share of an idle device).
+        rules_tentative: Whether ``rules`` holds only the rule of segments that lasted no
+            time and charged nothing (such as a sampler tick at the span's start instant):
+            the first segment that counts replaces it.
     """
 
     device_id: str
@@ -80,6 +83,7 @@ class DeviceAccount:
     energy_j: float = 0.0
     rules: list[str] = field(default_factory=list)
     last_fraction: float = 1.0
+    rules_tentative: bool = False
 
     @property
     def share(self) -> float:
@@ -93,11 +97,27 @@ class DeviceAccount:
         """How the span's share was decided (rules of several segments joined by ``,``)."""
         return ",".join(self.rules) if self.rules else EXCLUSIVE
 
-    def add(self, delta_j: float, fraction: float, rule: str) -> None:
-        """Charge ``fraction`` of a segment's ``delta_j``."""
+    def add(self, delta_j: float, fraction: float, rule: str, *, counts: bool = True) -> None:
+        """Charge ``fraction`` of a segment's ``delta_j``.
+
+        Args:
+            delta_j: The device's energy over the segment, J.
+            fraction: The span's fraction of it.
+            rule: How the fraction was decided.
+            counts: False for a segment that lasted no time and charged nothing: its rule
+                labels the account only until a segment that counts comes.
+        """
         self.device_j += delta_j
         self.energy_j += delta_j * fraction
         self.last_fraction = fraction
+        if not counts:
+            if not self.rules:
+                self.rules.append(rule)
+                self.rules_tentative = True
+            return
+        if self.rules_tentative:
+            self.rules.clear()
+            self.rules_tentative = False
         if rule not in self.rules:
             self.rules.append(rule)
 
@@ -298,14 +318,15 @@ class SpanTree:
                 continue
             bridge = self._bridges.pop(device_id, None)
             if bridge is None:
-                _apply(allocation, device_id, end, delta_j)
+                _apply(allocation, device_id, end, delta_j, duration_s > 0 or delta_j > 0)
                 continue
             bridge.add(duration_s, allocation)
             total_s = sum(d for d, _ in bridge.segments)
             for part_s, part in bridge.segments:
                 weight = part_s / total_s if total_s > 0 else 1.0 / len(bridge.segments)
                 alive = tuple(a for a in part if a[0].active)
-                _apply(alive, device_id, end, delta_j * weight)
+                part_j = delta_j * weight
+                _apply(alive, device_id, end, part_j, part_s > 0 or part_j > 0)
 
 
 def allocate(spans: Iterable[Span], n_roots: int, kind: str, share: Share) -> Allocation:
@@ -322,13 +343,15 @@ def allocate(spans: Iterable[Span], n_roots: int, kind: str, share: Share) -> Al
     return tuple(out)
 
 
-def _apply(allocation: Allocation, device_id: str, end: DeviceEnergy, delta_j: float) -> None:
+def _apply(
+    allocation: Allocation, device_id: str, end: DeviceEnergy, delta_j: float, counts: bool
+) -> None:
     for span, fraction, rule in allocation:
         account = span.accounts.get(device_id)
         if account is None:
             account = DeviceAccount(device_id, end.kind.value, end.method.value)
             span.accounts[device_id] = account
-        account.add(delta_j, fraction, rule)
+        account.add(delta_j, fraction, rule, counts=counts)
 
 
 def _flag_gaps(spans: list[Span], before: Snapshot, after: Snapshot, device_id: str) -> None:

@@ -52,6 +52,29 @@ def test_a_child_process_on_one_gpu_is_charged_that_gpu_from_the_start(
 
 
 @pytest.mark.usefixtures("manual_hub")
+def test_a_tick_at_the_start_instant_decides_no_share_of_its_own(
+    fake_nvml: FakeNvml, manual_hub: Hub
+) -> None:
+    # The sampler's first tick falls due at the run's start: where it reads the process
+    # list before the child has opened its context, its segment lasts no time, charges
+    # nothing and so labels nothing (no "visible_devices" beside the rule that held).
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with greenai.track() as run:
+            manual_hub.settle()  # the tick at the start instant, the list still empty
+            fake_nvml.add_process(1, child.pid, GIB)
+            fake_nvml.set_time(1.0)
+            manual_hub.settle()
+    finally:
+        child.kill()
+        child.wait()
+    assert gpu_j(run, "gpu:0") == 0.0
+    assert gpu_j(run, "gpu:1") == pytest.approx(100.0)
+    assert device_row(run, "gpu:0")["share_rule"] == "process_list"
+    assert device_row(run, "gpu:1")["share_rule"] == "process_list"
+
+
+@pytest.mark.usefixtures("manual_hub")
 def test_a_foreign_process_shares_the_gpu_only_while_it_is_there(
     fake_nvml: FakeNvml, manual_hub: Hub
 ) -> None:

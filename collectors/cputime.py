@@ -25,6 +25,7 @@ its parent reaped it, and a reaped child's time can cover for one that was not (
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -91,21 +92,102 @@ def parse_proc_stat(text: str) -> ProcStat:
     )
 
 
-def read_proc_stat(pid: int, proc_root: Path = PROC_ROOT) -> ProcStat | None:
-    """The stat of ``pid``, or None if it is gone or unreadable."""
+def _read_once(path: str) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        fd = os.open(f"{proc_root}/{pid}/stat", os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        return parse_proc_stat(os.read(fd, 4096).decode("ascii", errors="replace"))
-    except (OSError, ValueError, IndexError):
-        return None
+        return os.read(fd, 65536)
     finally:
         os.close(fd)
 
 
-def _children_from_task_files(pid: int, proc_root: Path) -> list[int]:
+class ProcFiles:
+    """Files of the real ``/proc`` kept open from one walk to the next, read with pread.
+
+    Opening a ``/proc`` file looks its path up every time; a file kept open is read again
+    in one call. A kept file whose process (or thread) is gone answers ESRCH, or nothing,
+    never another process's data: on an error it is opened afresh once, which finds a new
+    process that took the pid. Files the latest walk did not read are closed
+    (:meth:`end_walk`), and at most :attr:`MAX_OPEN` stay open, so a big tree never uses
+    up the job's file descriptors. Only for the real ``/proc``: a regular file removed
+    from a folder (a test's fake ``/proc``) would keep answering through its descriptor.
+    """
+
+    MAX_OPEN = 32
+
+    def __init__(self) -> None:
+        self._fds: dict[str, int] = {}
+        self._read: set[str] = set()
+        self.children_files: bool | None = None
+        """Whether the kernel has ``task/<tid>/children`` files (None: not known yet)."""
+
+    def read(self, path: str) -> bytes:
+        """The file's content now.
+
+        Raises:
+            OSError: It cannot be opened or read (its process is gone).
+        """
+        self._read.add(path)
+        fd = self._fds.get(path)
+        if fd is not None:
+            try:
+                return os.pread(fd, 65536, 0)
+            except OSError:
+                self._close(path)
+        if len(self._fds) >= self.MAX_OPEN:
+            return _read_once(path)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        self._fds[path] = fd
+        try:
+            return os.pread(fd, 65536, 0)
+        except OSError:
+            self._close(path)
+            raise
+
+    def end_walk(self) -> None:
+        """Close the files the walk just ended did not read."""
+        for path in [p for p in self._fds if p not in self._read]:
+            self._close(path)
+        self._read = set()
+
+    def _close(self, path: str) -> None:
+        fd = self._fds.pop(path, None)
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def close(self) -> None:
+        """Close every kept file."""
+        for path in list(self._fds):
+            self._close(path)
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _read_file(path: str, files: ProcFiles | None) -> bytes:
+    return files.read(path) if files is not None else _read_once(path)
+
+
+def read_proc_stat(
+    pid: int, proc_root: Path = PROC_ROOT, files: ProcFiles | None = None
+) -> ProcStat | None:
+    """The stat of ``pid``, or None if it is gone or unreadable.
+
+    Args:
+        pid: The process.
+        proc_root: The ``/proc`` folder.
+        files: Kept-open files of the real ``/proc`` to read through.
+    """
+    try:
+        text = _read_file(f"{proc_root}/{pid}/stat", files)
+        return parse_proc_stat(text.decode("ascii", errors="replace"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _children_from_task_files(
+    pid: int, proc_root: Path, files: ProcFiles | None = None
+) -> list[int]:
     """Direct children of ``pid``, from its threads' ``children`` files."""
     task = f"{proc_root}/{pid}/task"
     try:
@@ -115,15 +197,9 @@ def _children_from_task_files(pid: int, proc_root: Path) -> list[int]:
     children: list[int] = []
     for tid in tids:
         try:
-            fd = os.open(f"{task}/{tid}/children", os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            children.extend(int(c) for c in os.read(fd, 65536).split())
+            children.extend(int(c) for c in _read_file(f"{task}/{tid}/children", files).split())
         except (OSError, ValueError):
             continue
-        finally:
-            os.close(fd)
     return children
 
 
@@ -138,29 +214,41 @@ def _all_stats(proc_root: Path) -> dict[int, ProcStat]:
     return stats
 
 
-def tree_stats(seeds: Iterable[int], proc_root: Path = PROC_ROOT) -> dict[int, ProcStat]:
+def tree_stats(
+    seeds: Iterable[int], proc_root: Path = PROC_ROOT, files: ProcFiles | None = None
+) -> dict[int, ProcStat]:
     """Stats of the seed processes and all their live descendants.
 
     Args:
         seeds: Process ids to start from.
         proc_root: The ``/proc`` folder.
+        files: Kept-open files of the real ``/proc`` to read through.
     """
     queue = list(dict.fromkeys(seeds))
     if not queue:
         return {}
-    if not os.path.exists(
-        f"{proc_root}/{queue[0]}/task/{queue[0]}/children"
-    ):  # the kernel has no children files, or the seed is gone
+    if not _has_children_files(queue[0], proc_root, files):
         return _tree_from_scan(queue, proc_root)
     found: dict[int, ProcStat] = {}
     while queue:
         pid = queue.pop()
         if pid in found:
             continue
-        stat = read_proc_stat(pid, proc_root)
+        stat = read_proc_stat(pid, proc_root, files)
         if stat is not None:
             found[pid] = stat
-            queue.extend(_children_from_task_files(pid, proc_root))
+            queue.extend(_children_from_task_files(pid, proc_root, files))
+    return found
+
+
+def _has_children_files(pid: int, proc_root: Path, files: ProcFiles | None) -> bool:
+    """Whether ``pid``'s main thread has a ``children`` file: the kernel has them (once
+    known through ``files``, not asked again) and ``pid`` is alive."""
+    if files is not None and files.children_files is not None:
+        return files.children_files
+    found = os.path.exists(f"{proc_root}/{pid}/task/{pid}/children")
+    if files is not None and found:
+        files.children_files = True  # a kernel property: it never changes
     return found
 
 
@@ -183,7 +271,8 @@ class TreeWalk:
     """The live members of one process tree, walked at most once per ``max_age_s``.
 
     The CPU and DRAM models both read the job's tree at every series tick and boundary;
-    sharing one walk, a tick reads ``/proc`` once rather than once per model.
+    sharing one walk, a tick reads ``/proc`` once rather than once per model. On the real
+    ``/proc`` the tree's files stay open between walks (:class:`ProcFiles`).
     """
 
     def __init__(
@@ -209,14 +298,17 @@ class TreeWalk:
         self._stats: dict[int, ProcStat] = {}
         self._walked_at_s = float("-inf")
         self._lock = threading.Lock()
+        self._files = ProcFiles() if Path(proc_root) == PROC_ROOT else None
 
     def stats(self) -> dict[int, ProcStat]:
         """The stats of the root and its live descendants (a copy the caller may change)."""
         with self._lock:
             now_s = self._clock()
             if now_s - self._walked_at_s > self._max_age_s or now_s < self._walked_at_s:
-                self._stats = tree_stats([self.pid], self.proc_root)
+                self._stats = tree_stats([self.pid], self.proc_root, self._files)
                 self._walked_at_s = now_s
+                if self._files is not None:
+                    self._files.end_walk()
             return dict(self._stats)
 
 

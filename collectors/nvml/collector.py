@@ -23,6 +23,7 @@ from typing import Any
 from collectors.base import Collector
 from collectors.errors import Unavailable
 from collectors.nvml import library
+from collectors.nvml.fastcounter import FastCounterReader
 from collectors.nvml.gpu import Gpu, PowerSource, open_gpu, power_reader
 from collectors.nvml.inventory import Inventory, enumerate_gpus, mig_parent_uuid
 from collectors.nvml.mig import mig_note, mig_slices
@@ -63,6 +64,7 @@ class NvmlCollector(Collector):
         self._notes = tuple(notes)
         self._closed = False
         self._close_lock = threading.Lock()
+        self._fast = FastCounterReader(pynvml, self._failed, clock)
 
     @classmethod
     def open(
@@ -134,10 +136,11 @@ class NvmlCollector(Collector):
         """
         readings = []
         now_s = self._clock()
+        fast = self._fast
         for gpu in self._gpus:
             if gpu.lost or gpu.retry_at_s > now_s:
                 continue
-            reading = self._read_gpu(gpu)
+            reading = fast.read(gpu) if fast.handles(gpu) else self._read_gpu(gpu)
             if reading is not None:
                 readings.append(reading)
         return readings

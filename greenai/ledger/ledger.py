@@ -148,24 +148,31 @@ class Ledger:
         with self.write() as conn:
             write_run(conn, record, self._clock())
 
-    def save_heartbeat(self, record: Mapping[str, Any]) -> bool:
-        """Updates a running run from a heartbeat record, in one transaction.
+    def save_heartbeat(
+        self, record: Mapping[str, Any], series: Sequence[Mapping[str, Any]] = ()
+    ) -> bool:
+        """Updates a running run from a heartbeat record and adds the power series rows
+        that come with it (as :meth:`add_series` does), in one transaction.
 
         Args:
             record: What changed since the run's last record (see
                 :func:`~greenai.ledger.heartbeat.apply_heartbeat`).
+            series: Power series rows of the run since its last record.
 
         Returns:
-            False, with nothing written, when the record does not apply: the run is not
-            running in the ledger or a device or window row it updates is missing.
+            False, with nothing written (the series neither), when the record does not
+            apply: the run is not running in the ledger or a row it updates is missing.
 
         Raises:
             ValueError: A row lacks a column.
             sqlalchemy.exc.SQLAlchemyError: The database refused the write.
         """
+        complete = series_rows(series)
         try:
             with self.write() as conn:
                 apply_heartbeat(conn, record, self._clock())
+                if complete:
+                    insert_ignore(conn, schema.series, complete, SERIES_KEY)
         except NotApplicableError:
             return False
         return True

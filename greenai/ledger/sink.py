@@ -99,22 +99,30 @@ class RecordSink:
             return "stderr"
 
     def save_heartbeat(
-        self, record: Mapping[str, Any], full: Callable[[], Mapping[str, Any]]
+        self,
+        record: Mapping[str, Any],
+        full: Callable[[], Mapping[str, Any]],
+        series: Sequence[Mapping[str, Any]] = (),
     ) -> str:
-        """Saves a heartbeat record of a running run; where the ledger cannot take it
-        (unreachable, or the run's rows are not there as the heartbeat expects), saves
-        ``full()``, the run's full record, as :meth:`save_run` does.
+        """Saves a heartbeat record of a running run and the power series rows read since
+        the last one, in one transaction; where the ledger cannot take it (unreachable,
+        or the run's rows are not there as the heartbeat expects), saves ``full()``, the
+        run's full record, as :meth:`save_run` does, and the rows as :meth:`add_series`.
 
         Returns:
-            Where it went: ``"ledger"``, ``"spool"`` or ``"stderr"``.
+            Where the record went: ``"ledger"``, ``"spool"`` or ``"stderr"``.
         """
         applied: list[bool] = []
         with self._lock:
-            if self.to_ledger(lambda ledger: applied.append(ledger.save_heartbeat(record))):
+            if self.to_ledger(lambda ledger: applied.append(ledger.save_heartbeat(record, series))):
                 applied_all = applied[0]
             else:
                 applied_all = False
-        return "ledger" if applied_all else self.save_run(full())
+        if applied_all:
+            return "ledger"
+        outcome = self.save_run(full())
+        self.add_series(series)
+        return outcome
 
     def add_series(self, rows: Sequence[Mapping[str, Any]]) -> str:
         """Adds power series rows.

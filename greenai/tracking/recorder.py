@@ -7,7 +7,8 @@ the ledger applies with one prepared statement per table; where it cannot (the r
 rows are not there: spooled, or another ledger), the writer asks for a full record
 instead. A heartbeat is skipped while the previous one is still queued, so a slow
 ledger gets one write per run at a time. A rank's part of a multi-rank job is always
-written whole: the job's totals are aggregated from its parts.
+written whole: the job's totals are aggregated from its parts. The power series read
+since the last record travel with the heartbeat, in its transaction.
 
 Records are made and queued under one lock, so they reach the writer in the order they
 were made, and no heartbeat is queued after the final record.
@@ -64,15 +65,16 @@ class Recorder:
         with self._lock:
             if self.run.stopped:
                 return  # the final record is written (or on its way)
-            self._series()
             rank = getattr(self.run, "rank", None)
             if rank is not None:
+                self._series()
                 self._write_part(rank, None)
                 return
+            series = self._series_rows()
             with self.run.lock:
                 record = heartbeat_record(self.run, self._windows_from, self._metrics_from)
                 self._mark()
-            self._last_beat = self.writer.queue_heartbeat(record, self.full_record)
+            self._last_beat = self.writer.queue_heartbeat(record, self.full_record, series)
 
     def full_record(self) -> dict[str, Any]:
         """The run's full record now (the writer's fallback for a heartbeat)."""
@@ -96,14 +98,17 @@ class Recorder:
 
     def _series(self) -> None:
         """Queue the power series read since the last record (root runs' only)."""
+        self.writer.submit_series(self._series_rows())
+
+    def _series_rows(self) -> list[dict[str, Any]]:
+        """The power series rows read since the last record (root runs' only)."""
         hub = self.run.hub
         if hub is None or self.run.parent is not None:
-            return
+            return []
         readings = list(hub.sampler.series)
         hub.sampler.series.clear()
         origin = self.run.root_span.wall_at(0.0)  # the run's times, not the wall clock's now
-        host_id = self.identity["host_id"]
-        self.writer.submit_series(series_rows(readings, [self.run.id], host_id, origin))
+        return series_rows(readings, [self.run.id], self.identity["host_id"], origin)
 
     def _write_part(self, rank: Any, wait_s: float | None) -> str:
         from greenai.fleet.rank_run import part_record, submit_part

@@ -9,6 +9,9 @@ from typing import Any
 
 from collectors.types import Reading
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
 
 def series_rows(
     readings: Iterable[Reading],
@@ -27,24 +30,32 @@ def series_rows(
             current offset between the clocks.
     """
     offset = origin or datetime.now(UTC) - timedelta(seconds=time.monotonic())
-    buckets: dict[tuple[str, datetime], list[float]] = {}
+    origin_us = (offset - _EPOCH) // _MICROSECOND
+    sums: dict[tuple[str, int], list[float]] = {}  # (device, UTC second) -> [sum W, count]
     for r in readings:
         if r.power_w is None:
             continue
-        ts = (offset + timedelta(seconds=r.timestamp_s)).replace(microsecond=0)
-        buckets.setdefault((r.device_id, ts), []).append(r.power_w)
-    rows = []
-    for run_id in run_ids:
-        for (device_id, ts), powers in sorted(buckets.items()):
-            rows.append(
-                {
-                    "run_id": run_id,
-                    "host_id": host_id,
-                    "device_id": device_id,
-                    "tier": "1s",
-                    "ts": ts,
-                    "power_w": sum(powers) / len(powers),
-                    "energy_j": None,
-                }
-            )
-    return rows
+        second = (origin_us + round(r.timestamp_s * 1e6)) // 1_000_000
+        bucket = sums.get((r.device_id, second))
+        if bucket is None:
+            sums[(r.device_id, second)] = [r.power_w, 1.0]
+        else:
+            bucket[0] += r.power_w
+            bucket[1] += 1.0
+    buckets = [
+        (device_id, _EPOCH + timedelta(seconds=second), total_w / count)
+        for (device_id, second), (total_w, count) in sorted(sums.items())
+    ]
+    return [
+        {
+            "run_id": run_id,
+            "host_id": host_id,
+            "device_id": device_id,
+            "tier": "1s",
+            "ts": ts,
+            "power_w": power_w,
+            "energy_j": None,
+        }
+        for run_id in run_ids
+        for device_id, ts, power_w in buckets
+    ]

@@ -219,8 +219,8 @@ class Writer:
                 self._ship_leftovers()
             return str(outcome)
         if job.kind == "beat":
-            record, full = job.payload
-            return str(sink.save_heartbeat(record, lambda: with_seq(full(), job.seq)))
+            record, full, series = job.payload
+            return str(sink.save_heartbeat(record, lambda: with_seq(full(), job.seq), series))
         if job.kind == "series":
             return str(sink.add_series(job.payload))
         job.payload(sink)
@@ -264,11 +264,15 @@ class Writer:
             return None
 
     def queue_heartbeat(
-        self, record: dict[str, Any], full: Callable[[], dict[str, Any]]
+        self,
+        record: dict[str, Any],
+        full: Callable[[], dict[str, Any]],
+        series: list[dict[str, Any]] | None = None,
     ) -> WriteJob:
-        """Queue a heartbeat record (see :meth:`greenai.ledger.RecordSink.save_heartbeat`);
+        """Queue a heartbeat record (see :meth:`greenai.ledger.RecordSink.save_heartbeat`)
+        and the power series rows read since the last one, written in its transaction;
         ``full()`` makes the run's full record where the heartbeat does not apply."""
-        return self._queue_job(WriteJob("beat", (record, full)))
+        return self._queue_job(WriteJob("beat", (record, full, series or [])))
 
     def submit_series(self, rows: list[dict[str, Any]]) -> None:
         """Queue power series rows."""
@@ -299,9 +303,10 @@ class Writer:
 
     def journal_unshipped(self) -> int:
         """Journals what is still queued or being shipped (at exit, after the flush timed
-        out): power series rows, and run records the job's thread could not journal
-        (heartbeats are superseded by the final record); what even the journal refuses
-        goes to stderr as one JSON line. Returns how many jobs were kept."""
+        out): power series rows (those a heartbeat carries too), and run records the job's
+        thread could not journal (heartbeats are superseded by the final record); what
+        even the journal refuses goes to stderr as one JSON line. Returns how many jobs
+        were kept."""
         jobs = [self._current] if self._current is not None else []
         while True:
             try:
@@ -316,6 +321,8 @@ class Writer:
                 continue
             if job.kind == "series":
                 kept += self._keep(self.journal.write_series, SERIES_PREFIX, job.payload)
+            elif job.kind == "beat" and job.payload[2]:  # its series are not superseded
+                kept += self._keep(self.journal.write_series, SERIES_PREFIX, job.payload[2])
             elif job.kind == "run" and job.payload[1] is None:
                 kept += self._keep(self.journal.write, RUN_PREFIX, job.payload[0])
         return kept

@@ -20,11 +20,13 @@ from hypothesis import strategies as st
 
 from collectors.cputime import (
     ProcessTreeCpuTime,
+    ProcFiles,
     TreeWalk,
     machine_busy_cpu_s,
     parse_proc_stat,
     process_tree_rss_bytes,
     read_proc_stat,
+    tree_stats,
 )
 
 TICKS = 100
@@ -337,3 +339,59 @@ def test_machine_busy_time_moves_forward() -> None:
     total = sum(range(2_000_000))
     assert total > 0
     assert machine_busy_cpu_s() >= first > 0
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_kept_open_stat_reads_fresh_values_and_none_once_its_process_is_gone() -> None:
+    files = ProcFiles()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.readline()"],
+                               stdin=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        first = read_proc_stat(sleeper.pid, files=files)
+        assert first is not None and first.ppid == os.getpid()
+        burnt = sum(range(3_000_000))  # this process's own stat, kept open, moves on
+        assert burnt > 0
+        mine = read_proc_stat(os.getpid(), files=files)
+        again = read_proc_stat(os.getpid(), files=files)
+        assert mine is not None and again is not None and again.own_ticks >= mine.own_ticks
+    finally:
+        sleeper.communicate("\n")
+    assert read_proc_stat(sleeper.pid, files=files) is None  # ESRCH, never stale data
+    files.close()
+
+
+def test_kept_open_files_are_bounded_and_closed_once_a_walk_stops_reading_them() -> None:
+    files = ProcFiles()
+    before = _open_fds()
+    children = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+                for _ in range(ProcFiles.MAX_OPEN + 8)]  # fmt: skip
+    try:
+        stats = tree_stats([os.getpid()], files=files)
+        assert {c.pid for c in children} <= set(stats)  # every child read, some uncached
+        files.end_walk()
+        assert _open_fds() - before <= ProcFiles.MAX_OPEN
+    finally:
+        for child in children:
+            child.kill()
+            child.wait()
+    walked = tree_stats([os.getpid()], files=files)
+    assert not {c.pid for c in children} & set(walked)
+    files.end_walk()  # the children's files were not read again: closed
+    assert _open_fds() - before <= 1 + len(os.listdir(f"/proc/{os.getpid()}/task"))
+    files.close()
+    assert _open_fds() == before
+
+
+def test_a_walk_of_the_real_proc_follows_children_through_kept_files() -> None:
+    walk = TreeWalk(os.getpid(), max_age_s=0.0)
+    assert set(walk.stats()) >= {os.getpid()}
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in walk.stats()
+    finally:
+        child.kill()
+        child.wait()
+    assert child.pid not in walk.stats()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from greenai.ledger import Ledger
+from greenai.ledger import Ledger, RecordSink, Spool, schema
 from greenai.ledger.heartbeat_columns import RUN_COLUMNS
 from tests.ledger.conftest import Clock
 
@@ -96,3 +98,56 @@ def test_a_heartbeat_without_a_column_is_refused(ledger: Ledger, make_record: An
     del beat["run"]["energy_j"]
     with pytest.raises(ValueError, match="energy_j"):
         ledger.save_heartbeat(beat)
+
+
+def series_of(ledger: Ledger, run_id: str) -> list[tuple[str, float]]:
+    with ledger.read() as conn:
+        rows = conn.execute(
+            sa.select(schema.series.c.device_id, schema.series.c.power_w)
+            .where(schema.series.c.run_id == run_id)
+            .order_by(schema.series.c.ts, schema.series.c.device_id)
+        ).all()
+    return [(r.device_id, r.power_w) for r in rows]
+
+
+def power_rows(run_id: str, started: Any) -> list[dict[str, Any]]:
+    return [
+        {"run_id": run_id, "host_id": "h1", "device_id": "gpu0", "tier": "1s",
+         "ts": started + timedelta(seconds=s), "power_w": 100.0 + s}
+        for s in range(3)
+    ]  # fmt: skip
+
+
+def test_the_series_of_a_heartbeat_are_written_in_its_transaction(
+    ledger: Ledger, make_record: Any
+) -> None:
+    full = make_record("run-hb")
+    ledger.save_run(full)
+    started = full["run"]["started_at"]
+    beat = heartbeat("run-hb", 2500.0, started=started)
+    assert ledger.save_heartbeat(beat, power_rows("run-hb", started))
+    assert series_of(ledger, "run-hb") == [("gpu0", 100.0), ("gpu0", 101.0), ("gpu0", 102.0)]
+
+
+def test_a_heartbeat_that_does_not_fit_writes_its_series_neither(
+    ledger: Ledger, make_record: Any
+) -> None:
+    full = make_record("run-hb", status="completed")
+    ledger.save_run(full)
+    started = full["run"]["started_at"]
+    beat = heartbeat("run-hb", 2500.0, started=started)
+    assert not ledger.save_heartbeat(beat, power_rows("run-hb", started))
+    assert series_of(ledger, "run-hb") == []
+
+
+def test_a_sink_writes_the_series_of_a_heartbeat_that_does_not_fit_beside_the_full_record(
+    ledger: Ledger, make_record: Any, tmp_path: Path
+) -> None:
+    full = make_record("run-hb")  # never saved: the heartbeat has no rows to update
+    started = full["run"]["started_at"]
+    sink = RecordSink(lambda: ledger, Spool(tmp_path / "journal"), ledger=ledger)
+    beat = heartbeat("run-hb", 2500.0, started=started)
+    assert sink.save_heartbeat(beat, lambda: full, power_rows("run-hb", started)) == "ledger"
+    stored = ledger.get_run("run-hb")
+    assert stored is not None and stored["run"]["status"] == "running"
+    assert [p for _, p in series_of(ledger, "run-hb")] == [100.0, 101.0, 102.0]

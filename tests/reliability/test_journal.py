@@ -180,6 +180,23 @@ def test_at_exit_what_the_shipper_did_not_write_stays_in_the_journal(tmp_path: P
     assert json.loads(entry.read_text())["rows"][0]["power_w"] == 5.0
 
 
+def test_at_exit_the_series_a_queued_heartbeat_carries_stay_in_the_journal(
+    tmp_path: Path,
+) -> None:
+    down_url, _ = _blocked_url(tmp_path)
+    journal = Spool(tmp_path / "journal")
+    writer = Writer(down_url, journal=journal)
+    rows = [{"device_id": "gpu0", "tier": "1s", "ts": datetime(2026, 3, 1, tzinfo=UTC),
+             "power_w": 7.0, "run_id": "r"}]  # fmt: skip
+    assert writer.call(lambda _sink: time.sleep(0.5), wait_s=None) == "queued"
+    beat = _record("r", None, "running")
+    writer.queue_heartbeat(beat, lambda: beat, rows)
+    assert not writer.flush(0.0)
+    assert writer.journal_unshipped() == 1  # the heartbeat itself is superseded, not its rows
+    (entry,) = journal.folder.glob("_series.*.jsonl")
+    assert json.loads(entry.read_text())["rows"][0]["power_w"] == 7.0
+
+
 def test_readers_say_when_the_journal_holds_unshipped_records(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'l.db'}"
     Ledger.open(url).close()

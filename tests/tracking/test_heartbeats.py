@@ -48,8 +48,8 @@ def applied(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
     results: list[bool] = []
     real = Ledger.save_heartbeat
 
-    def spy(self: Ledger, record: Any) -> bool:
-        results.append(real(self, record))
+    def spy(self: Ledger, record: Any, series: Any = ()) -> bool:
+        results.append(real(self, record, series))
         return results[-1]
 
     monkeypatch.setattr(Ledger, "save_heartbeat", spy)
@@ -156,7 +156,7 @@ def test_a_heartbeat_while_the_ledger_is_down_journals_the_full_record(
     with greenai.track(name="offline") as run:
         flush_all()
 
-        def down(self: Ledger, record: Any) -> bool:
+        def down(self: Ledger, *_args: Any) -> bool:
             raise OSError("disk gone")  # the database cannot be written (cannot happen here)
 
         monkeypatch.setattr(Ledger, "save_heartbeat", down)
@@ -169,12 +169,14 @@ def test_a_heartbeat_while_the_ledger_is_down_journals_the_full_record(
         # heartbeat's full record in the background.
         deadline = time.monotonic() + 30.0
         mine: list[dict[str, Any]] = []
-        while not mine and time.monotonic() < deadline:
+        series: list[dict[str, Any]] = []  # the power series the heartbeat carried
+        while not (mine and series) and time.monotonic() < deadline:
             time.sleep(0.05)
             files = sorted(journal_for(None).folder.glob("*.json*"))
             spooled = [json.loads(f.read_text()) for f in files if not f.name.startswith(".")]
             mine = [e["record"] for e in spooled if e.get("run_id") == run.id]
             mine = [r for r in mine if r["run"].get("tokens_output") == 5]
-        assert mine and mine[-1]["run"]["tokens_output"] == 5
+            series = [row for e in spooled for row in e.get("rows", ()) if row["run_id"] == run.id]
+        assert series and mine and mine[-1]["run"]["tokens_output"] == 5
         assert mine[-1]["devices"] and mine[-1]["run"]["status"] == "running"
         monkeypatch.undo()

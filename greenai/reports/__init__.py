@@ -54,7 +54,9 @@ Keys of report.json (stable; energies in kWh, emissions in tCO2e, shares in [0, 
   ``reporting_context`` (consolidation approach, organisational boundary, base year,
   restatement policy) and ``by_site`` (energy, emissions and PUE with its source).
 - ``esrs_mapping``: ESRS E1 datapoints and their values; ``runs``: every run included
-  (as runs.csv); ``inputs_sha256``: hash of everything the figures were computed from.
+  (as runs.csv); ``inputs_sha256``: SHA-256 of the figures as runs.csv and summary.csv
+  ship them (summary.csv without its ``as_of`` and ``inputs_sha256`` rows), so it can be
+  recomputed from the files and does not change when only the moment of reading does.
 """
 
 from __future__ import annotations

@@ -3,8 +3,6 @@ same period a year before and the trend, and returns one plain, JSON-ready dict.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -14,8 +12,7 @@ import pandas as pd
 
 from greenai.errors import ConfigError
 from greenai.figures.frame import PeriodLines, Selection, read_lines, total
-from greenai.figures.inputs import ReportInputs
-from greenai.figures.lines import Defaults, missing, records
+from greenai.figures.lines import missing, records
 from greenai.figures.periods import Period
 from greenai.figures.scope import SCOPE2, SCOPE3_CLOUD, market_caveat
 from greenai.figures.units import J_PER_KWH
@@ -23,6 +20,7 @@ from greenai.reports import compute as c
 from greenai.reports.api import EmptyPeriodError
 from greenai.reports.esrs import esrs_rows, esrs_sections
 from greenai.reports.instruments import cover_of
+from greenai.reports.outputs import figures_sha256
 from greenai.reports.quality import data_quality
 
 if TYPE_CHECKING:
@@ -39,30 +37,6 @@ COMPARED = ("energy_it_kwh", "energy_facility_kwh", "scope2_location_tco2e",
 
 def _local_iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
-
-
-def _json_plain(value: object) -> object:
-    if isinstance(value, datetime | pd.Timestamp):
-        return value.isoformat()
-    return str(value)
-
-
-def inputs_hash(inputs: ReportInputs, context: Mapping[str, Any]) -> str:
-    """SHA-256 of every input: run rows, series, node rows, factors and the report's scope."""
-    digest = hashlib.sha256()
-
-    def feed(part: object) -> None:
-        text = json.dumps(part, sort_keys=True, default=_json_plain, separators=(",", ":"))
-        digest.update(text.encode())
-        digest.update(b"\n")
-
-    feed(dict(context))
-    for record in inputs.runs.sort_values("id").to_dict("records"):
-        feed({k: (None if v is pd.NaT else v) for k, v in record.items()})
-    for run_id in sorted(inputs.series):
-        feed({"series": run_id, "rows": inputs.series[run_id].to_dict("records")})
-    feed({"nodes": inputs.nodes.to_dict("records")})
-    return digest.hexdigest()
 
 
 def _lines_of(lines: PeriodLines, period: Period) -> tuple[pd.DataFrame, list[str]]:
@@ -269,23 +243,8 @@ def build(
     report.update(esrs_sections(report, current, settings, period))
     report["esrs_mapping"] = esrs_rows(report)
     report["runs"] = c.appendix(current)
-    report["inputs_sha256"] = inputs_hash(lines.inputs, _context(report, lines.defaults))
+    report["inputs_sha256"] = figures_sha256(report)
     return report
-
-
-def _context(report: Mapping[str, Any], defaults: Defaults) -> dict[str, Any]:
-    """What the figures depend on besides the ledger rows, for the inputs' hash."""
-    return {
-        "period": [report["period_start"], report["period_end"], report["timezone"]],
-        "as_of": report["as_of"],
-        "projects": report["projects_filter"],
-        "market": report["market_factors_supplied"],
-        "defaults": [defaults.wue_l_per_kwh, defaults.price_per_kwh, defaults.currency],
-        "mix": report["energy_mix"]["source"],
-        "instruments": report["contractual_instruments"]["applied"],
-        "esrs": [report[k] for k in ("scope1", "ghg_intensity", "energy_intensity")],
-        "format": REPORT_FORMAT,
-    }
 
 
 def _empty_message(period: Period, projects: Sequence[str], as_of: datetime) -> str:

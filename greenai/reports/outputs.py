@@ -62,6 +62,11 @@ GROUP_FIGURES = (
 )  # fmt: skip
 
 
+NOT_HASHED = ("as_of", "inputs_sha256")
+"""The report section's rows of summary.csv outside the inputs' hash: when the ledger
+was read, and the hash itself."""
+
+
 def check_formats(formats: Iterable[str] | str) -> tuple[str, ...]:
     """Normalises formats (``"html,pdf"`` or a list) in the canonical order.
 
@@ -124,10 +129,13 @@ def _group_label(row: Mapping[str, Any], keys: Sequence[str]) -> str:
     return " / ".join("" if row.get(k) is None else str(row[k]) for k in keys)
 
 
-def _summary_rows(report: Mapping[str, Any]) -> Iterator[tuple[str, str, str, Any, str]]:
+def _summary_rows(
+    report: Mapping[str, Any], hashed: bool = False
+) -> Iterator[tuple[str, str, str, Any, str]]:
     for key in ("period_label", "period_start", "period_end", "timezone", "as_of",
                 "inputs_sha256"):  # fmt: skip
-        yield "report", "", key, report[key], ""
+        if not (hashed and key in NOT_HASHED):
+            yield "report", "", key, report[key], ""
     for key, unit in TOTALS:
         yield "total", "", key, report[key], unit
     for entry in report["cost"]:
@@ -153,12 +161,57 @@ def _summary_rows(report: Mapping[str, Any]) -> Iterator[tuple[str, str, str, An
                 yield section, other["period_label"], key, other[key], unit
                 yield section, other["period_label"], f"change_{key}", other["change"][key], "ratio"
     yield from _quality_rows(report["data_quality"])
+    yield from _esrs_rows(report)
     for row in report["intensity_trend"]:
         label = row["label"]
         yield "intensity_trend", label, "tokens_energy_it_kwh", row["tokens_energy_it_kwh"], "kWh"
         yield "intensity_trend", row["label"], "tokens", row["tokens"], "tokens"
         yield ("intensity_trend", row["label"], "kwh_per_million_tokens",
                row["kwh_per_million_tokens"], "kWh/Mtoken")  # fmt: skip
+
+
+E1_6_UNITS = {
+    "scope1": {"tco2e": "tCO2e"},
+    "ghg_totals": {"tco2e": "tCO2e"},
+    "ghg_intensity": {"net_revenue": "{currency}", "per_currency_unit": "tCO2e/{currency}"},
+    "energy_intensity": {"revenue": "{currency}", "energy_mwh": "MWh",
+                         "per_currency_unit": "MWh/{currency}"},
+}  # fmt: skip
+"""The units of the E1-6 sections' figures, by the end of their key."""
+SITE_FIGURES = (
+    ("energy_it_kwh", "kWh"), ("energy_facility_kwh", "kWh"), ("scope2_location_tco2e", "tCO2e"),
+    ("scope2_market_tco2e", "tCO2e"), ("cloud_energy_it_kwh", "kWh"),
+    ("cloud_energy_facility_kwh", "kWh"), ("scope3_cloud_tco2e", "tCO2e"), ("pue", "ratio"),
+    ("pue_source", ""), ("pue_configured", "ratio"),
+)  # fmt: skip
+
+
+def _unit_of(section: str, key: str, currency: str) -> str:
+    for end, unit in E1_6_UNITS[section].items():
+        if key.endswith(end):
+            return unit.format(currency=currency)
+    return ""
+
+
+def _esrs_rows(report: Mapping[str, Any]) -> Iterator[tuple[str, str, str, Any, str]]:
+    """E1-6 and its context: Scope 1, the totals both ways, the intensities, each site's
+    figures and PUE, the reporting context and the datapoint mapping, as report.json."""
+    currency = report["ghg_intensity"].get("currency") or "monetary unit"
+    for section in E1_6_UNITS:
+        for key, value in report[section].items():
+            if isinstance(value, str | int | float) or value is None:
+                unit = _unit_of(section, key, currency) if not isinstance(value, str) else ""
+                yield section, "", key, value, unit
+    for site in report["by_site"]:
+        group = site["site"] or ""
+        for key, unit in SITE_FIGURES:
+            yield "by_site", group, key, site[key], unit
+    for key, value in report["reporting_context"].items():
+        if isinstance(value, str | int) or value is None:
+            yield "reporting_context", "", key, value, ""
+    for row in report["esrs_mapping"]:
+        group = f"{row['disclosure']} {row['paragraph']}"
+        yield "esrs_mapping", group, row["report_key"], row["value"], row["unit"]
 
 
 def _quality_rows(quality: Mapping[str, Any]) -> Iterator[tuple[str, str, str, Any, str]]:
@@ -175,9 +228,26 @@ def _quality_rows(quality: Mapping[str, Any]) -> Iterator[tuple[str, str, str, A
     yield "data_quality", "", "period_complete_at_as_of", quality["period_complete_at_as_of"], ""
 
 
-def summary_csv(report: Mapping[str, Any]) -> str:
-    """summary.csv: every figure in long form (section, group, metric, value, unit)."""
-    return _csv(("section", "group", "metric", "value", "unit"), _summary_rows(report))
+def summary_csv(report: Mapping[str, Any], *, hashed: bool = False) -> str:
+    """summary.csv: every figure in long form (section, group, metric, value, unit).
+
+    Args:
+        report: The report.
+        hashed: Leave out the rows :data:`NOT_HASHED` (the text the inputs' hash covers).
+    """
+    return _csv(("section", "group", "metric", "value", "unit"), _summary_rows(report, hashed))
+
+
+def figures_sha256(report: Mapping[str, Any]) -> str:
+    """The report's ``inputs_sha256``: SHA-256 of its figures as the CSV files ship them,
+    runs.csv's text then summary.csv's without its ``as_of`` and ``inputs_sha256`` rows.
+
+    A report read at another moment from a ledger whose figures did not change has the
+    same hash; anyone can recompute it from the two files (the README gives the command).
+    """
+    digest = hashlib.sha256(runs_csv(report).encode("utf-8"))
+    digest.update(summary_csv(report, hashed=True).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _umask() -> int:

@@ -4,6 +4,8 @@ datapoint mapping (figures worked out by hand from seed.py)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from datetime import date
 from typing import Any
@@ -14,6 +16,7 @@ from greenai.ledger import Ledger
 from greenai.reports import build_report
 from greenai.reports.esrs_context import period_revenue
 from greenai.reports.html import render_html
+from greenai.reports.outputs import summary_csv
 from tests.reports.seed import AS_OF, EXPECTED, figure
 
 Q3_DAYS = 92
@@ -234,3 +237,41 @@ def test_revenue_and_scope1_are_inputs_of_the_hash(
     before = build(seeded_url)["inputs_sha256"]
     monkeypatch.setenv("GREENAI_SCOPE1_TCO2E", "2026-Q3:1")
     assert build(seeded_url)["inputs_sha256"] != before
+
+
+def _csv_rows(report: dict[str, Any]) -> dict[tuple[str, str, str], tuple[str, str]]:
+    rows = csv.DictReader(io.StringIO(summary_csv(report)))
+    return {(r["section"], r["group"], r["metric"]): (r["value"], r["unit"]) for r in rows}
+
+
+def _same(text: str, value: Any) -> bool:
+    if value is None:
+        return text == ""
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return float(text) == float(value)  # unrounded: the same double
+    return text == str(value)
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_summary_csv_holds_every_e1_6_figure_as_report_json_does(
+    seeded_url: str, request: pytest.FixtureRequest, configured: bool
+) -> None:
+    if configured:
+        request.getfixturevalue("esrs_env")
+    report = build(seeded_url)
+    rows = _csv_rows(report)
+    for section in ("scope1", "ghg_totals", "ghg_intensity", "energy_intensity"):
+        for key, value in report[section].items():
+            if isinstance(value, float | int | None) and not isinstance(value, bool):
+                text, _unit = rows[(section, "", key)]
+                assert _same(text, value), (section, key, text, value)
+    for site in report["by_site"]:
+        for key in ("energy_it_kwh", "energy_facility_kwh", "scope2_location_tco2e",
+                    "scope2_market_tco2e", "cloud_energy_it_kwh", "scope3_cloud_tco2e", "pue",
+                    "pue_source"):  # fmt: skip
+            text, _unit = rows[("by_site", site["site"] or "", key)]
+            assert _same(text, site[key]), (site["site"], key)
+    for row in report["esrs_mapping"]:
+        group = f"{row['disclosure']} {row['paragraph']}"
+        text, unit = rows[("esrs_mapping", group, row["report_key"])]
+        assert _same(text, row["value"]) and unit == row["unit"], row["report_key"]

@@ -207,3 +207,27 @@ def test_pdf_text_and_pages(written, tmp_path: Path) -> None:
     keep = os.environ.get("GREENAI_KEEP_REPORT_PAGES")
     if keep:  # to look at the pages by eye
         shutil.copytree(pages, keep, dirs_exist_ok=True)
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_inputs_hash_is_recomputed_from_the_shipped_csv_files(written) -> None:
+    # The README's command, as an auditor runs it in the report's folder.
+    (recipe,) = [line for line in README.read_text().splitlines() if line.startswith("(cat runs")]
+    done = subprocess.run(["bash", "-c", recipe + " | cut -d' ' -f1"], cwd=written.out_dir,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    manifest = json.loads((written.out_dir / "manifest.json").read_text())
+    assert done.stdout.strip() == manifest["inputs_sha256"] == written.report["inputs_sha256"]
+
+
+def test_the_inputs_hash_follows_the_figures_not_the_moment_they_were_read(
+    seeded_url: str, tmp_path: Path
+) -> None:
+    first = make_report("2026-Q3", as_of=AS_OF, db_url=seeded_url, out_dir=tmp_path / "a",
+                        formats=("csv",))  # fmt: skip
+    later = make_report("2026-Q3", as_of="2026-10-05T12:00:00Z", db_url=seeded_url,
+                        out_dir=tmp_path / "b", formats=("csv",))  # fmt: skip
+    assert later.report["as_of"] != first.report["as_of"]  # nothing written in between
+    assert later.report["inputs_sha256"] == first.report["inputs_sha256"]
+    assert (tmp_path / "a" / "runs.csv").read_bytes() == (tmp_path / "b" / "runs.csv").read_bytes()

@@ -40,7 +40,7 @@ test: sysdeps setup lint typecheck pytest
 
 bench: sysdeps setup
 	$(PY) -m benchmarks
-	GREENAI_ORACLE_PROFILE=deep $(PY) -m pytest -q tests/tracking/test_oracle.py
+	ORACLE_PROFILE=deep $(PY) -m pytest -q tests/tracking/test_oracle.py
 
 # The reliability suite at full size; its results go to tests/reliability/results.json and
 # the README's Reliability section (fails when a case fails or a run is lost).

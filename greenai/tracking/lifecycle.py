@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from greenai.figures import flags as fl
+from greenai.tracking import spawned
 from greenai.tracking.hub import Hub, HubKey, get_hub
 from greenai.tracking.meta import RunMeta
 from greenai.tracking.record import build_record
@@ -111,6 +112,8 @@ def start_run(
         parent = None  # a run of the parent process: nest by id, measure this process
     remote = remote_run() if parent is None and forked_from is None else None
     parent_id = forked_from or (remote.id if remote else None)
+    if parent is None and parent_id is None:
+        parent_id = spawned.enclosing_run_id()  # a worker spawned by a tracked job
     command = command if settings.store_command else None
     rank_run = (
         _rank_run(meta, settings, factor, command) if parent is None and parent_id is None else None
@@ -131,6 +134,8 @@ def start_run(
     with _ACTIVE_LOCK:
         _ACTIVE.append(run)
         _RECORDERS[run.id] = recorder
+    if parent is None and rank_run is None:
+        spawned.announce(run.id)
     _SIGNALS.install()
     _HEARTBEAT.add(recorder)
     _write(recorder, wait_s=None)
@@ -220,6 +225,7 @@ def finish(run: Run, status: str, error: BaseException | None) -> str | None:
             _ACTIVE.remove(run)
         recorder = _RECORDERS.pop(run.id, None)
         hooks = _BEFORE_FINAL.pop(run.id, [])
+    spawned.withdraw(run.id)
     _report_tokens(run)
     if recorder is not None:
         _HEARTBEAT.discard(recorder)

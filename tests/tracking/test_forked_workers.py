@@ -1,17 +1,20 @@
-"""Workers forked from a tracked job (multiprocessing's fork start method, DataLoader
-workers): a run started in one measures that worker, as a child of the job's run."""
+"""Workers forked or spawned from a tracked job (multiprocessing's fork and spawn start
+methods, DataLoader workers): a run started in one measures that worker, as a child of
+the job's run."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from typing import Any
 
 import pytest
 
 import greenai
-from tests.fake_nvml.driver import FakeNvml
+from greenai.tracking.spawned import ENV_ENCLOSING
+from tests.fake_nvml.driver import FakeNvml, subprocess_env
 from tests.tracking.helpers import burn_cpu, stored
 
 
@@ -76,3 +79,45 @@ def greenai_flush() -> None:
     from greenai.tracking.writer import flush_all
 
     flush_all(10.0)
+
+
+def test_a_spawned_worker_measures_itself_as_a_child_of_the_job(
+    fake_nvml: FakeNvml, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A spawned worker is a fresh interpreter: it finds the fake library as a job's
+    # subprocess would, and the job's run through the environment it starts with.
+    env = subprocess_env(fake_nvml.path)
+    for key in ("LD_LIBRARY_PATH", "PATH", "PYTHONPATH"):
+        monkeypatch.setenv(key, env[key])
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    with greenai.track(name="job") as job:
+        assert os.environ[ENV_ENCLOSING] == job.id
+        worker = ctx.Process(target=_worker, args=(results,))
+        worker.start()
+        run_id, parent_id, pid, duration_s, gpu = results.get(timeout=120)
+        worker.join(60)
+    assert worker.exitcode == 0
+    assert parent_id == job.id and pid != os.getpid()
+    assert gpu and gpu[0] == pytest.approx(100.0 * duration_s, rel=0.03)  # its own sampler
+    row = stored(run_id)["run"]
+    assert row["parent_run_id"] == job.id and row["status"] == "completed"
+    assert row["energy_cpu_j"] > 0.0  # the worker's own CPU time
+    assert stored(job.id)["run"]["parent_run_id"] is None
+    assert ENV_ENCLOSING not in os.environ  # the job stopped: processes started now are roots
+
+
+def test_the_environment_names_the_latest_run_still_active() -> None:
+    with greenai.track(name="outer") as outer:
+        with greenai.track(name="child"):  # nested in this process: not announced
+            assert os.environ[ENV_ENCLOSING] == outer.id
+        started: list[greenai.Run] = []
+        thread = threading.Thread(target=lambda: started.append(greenai.start(name="second")))
+        thread.start()  # another thread's run: a root of its own
+        thread.join()
+        (second,) = started
+        assert second.parent_run_id is None
+        assert os.environ[ENV_ENCLOSING] == second.id
+    assert os.environ[ENV_ENCLOSING] == second.id  # outer stopped, second still runs
+    second.stop()
+    assert ENV_ENCLOSING not in os.environ

@@ -2,21 +2,22 @@
 
 Hypothesis writes programs of span openings and closings (roots that overlap, children
 and windows to depth 4, spans that outlive their parent), time steps, power changes,
-series ticks, transient NVML errors and recoveries, counter resets and lost GPUs. Each
+series ticks, transient NVML errors and recoveries, counter resets and lost GPUs, on three
+whole GPUs or on a MIG tenant (2 of GPU 0's 7 slices, the other GPUs hidden). Each
 runs through the real hub, the real pynvml and the fake NVML library on its manual
 clock; the sampler's own thread is held asleep, so ticks happen exactly where the
 program puts them. An independent model integrates the piecewise-constant power over
 the same intervals with the same rule: the topmost active spans share each interval
-equally, descendants get their root's share.
+equally (of the tenant's slices of a MIG GPU), descendants get their root's share.
 
 Invariants, for every device: nothing is negative; the roots' energies never add up
 to more than the device's energy while any span was active, and to exactly that when
 nothing failed; a span whose figure is not flagged (bridged, lost, counter reset,
 collector errors) equals the model's to the millijoule; a descendant never exceeds the
-span it belongs to.
+span it belongs to; a MIG tenant's figures are labelled ``mig_slices``.
 
 Profiles: ``ci`` (about 500 examples, the default) and ``deep`` (thousands, run by
-``make bench``): ``GREENAI_ORACLE_PROFILE=deep pytest tests/tracking/test_oracle.py``.
+``make bench``): ``ORACLE_PROFILE=deep pytest tests/tracking/test_oracle.py``.
 """
 
 from __future__ import annotations
@@ -54,12 +55,30 @@ PROFILES = {
         max_examples=5000, stateful_step_count=60, deadline=None, suppress_health_check=_CHECKS
     ),
 }
-"""The oracle's own profiles (``GREENAI_ORACLE_PROFILE``), leaving other tests' alone."""
+"""The oracle's own profiles (``ORACLE_PROFILE``), leaving other tests' alone. The variable
+has no ``GREENAI_`` prefix: the tests' isolation clears those from every test's environment."""
 
 GPUS = 3
 MAX_DEPTH = 4
 TOLERANCE_J = 0.002  # the counter is read in whole millijoules, once per snapshot
 UNKNOWN = 999  # NVML_ERROR_UNKNOWN: transient
+MIG_UUID = "MIG-7b1e0c52-3f4a-5d6e-8f90-a1b2c3d4e5f6"
+MIG_SLICES = (2, 7)  # the tenant's GPU instance: 2 of GPU 0's 7 slices
+
+
+@dataclass(frozen=True)
+class Devices:
+    """What the program's process sees: the visible GPUs and its fraction of each."""
+
+    fraction: tuple[float, ...]  # per GPU of the fake; 0 for a hidden one
+    environ: dict[str, str]
+    mig: bool
+
+
+WHOLE_GPUS = Devices((1.0,) * GPUS, {}, mig=False)
+MIG_TENANT = Devices(
+    (MIG_SLICES[0] / MIG_SLICES[1], 0.0, 0.0), {"CUDA_VISIBLE_DEVICES": MIG_UUID}, mig=True
+)
 
 
 @dataclass(eq=False)
@@ -75,6 +94,7 @@ class Model:
     settled: dict[int, list[float]] = field(default_factory=dict)
     settled_total: list[float] = field(default_factory=lambda: [0.0] * GPUS)
     ever: list[float] = field(default_factory=lambda: [0.0] * GPUS)  # active or not
+    fraction: tuple[float, ...] = (1.0,) * GPUS  # the process's part of each GPU
 
     def snapshot(self) -> None:
         """The hub charged up to now: what it must hold from here on."""
@@ -112,12 +132,12 @@ class Model:
 
     def advance(self, dt_s: float, power_w: list[float]) -> None:
         for gpu in range(GPUS):
-            self.ever[gpu] += power_w[gpu] * dt_s
+            self.ever[gpu] += power_w[gpu] * dt_s * self.fraction[gpu]
         if not self.active:
             return
         roots = {self.root(s) for s in self.active}
         for gpu in range(GPUS):
-            delta = power_w[gpu] * dt_s
+            delta = power_w[gpu] * dt_s * self.fraction[gpu]
             self.total[gpu] += delta
             for span in self.active:
                 self.energy[span][gpu] += delta / len(roots)
@@ -127,6 +147,7 @@ class Program(RuleBasedStateMachine):
     """One generated program, run against the hub and the model side by side."""
 
     fake: FakeNvml
+    devices: Devices = WHOLE_GPUS
 
     def __init__(self) -> None:
         super().__init__()
@@ -135,11 +156,15 @@ class Program(RuleBasedStateMachine):
         self.fake.set_time(0.0)
         for gpu in range(GPUS):  # counters since driver load: a restart always goes down
             self.fake.shift_counter(gpu, 1e9)
+        if self.devices.mig:
+            self.fake.set_mig_mode(0, 1)
+            self.fake.set_gpu_slices(0, MIG_SLICES[1])
+            self.fake.add_mig(0, MIG_UUID, 1, 0, slices=MIG_SLICES[0])
         self.clock = HeldClock(self.fake)
-        collector = NvmlCollector.open(clock=self.fake.now, environ={})
+        collector = NvmlCollector.open(clock=self.fake.now, environ=self.devices.environ)
         key = HubKey("process", None, None, series_hz=1.0, power_hz=10.0)
         self.hub = Hub(key, Discovery([collector], []), clock=self.clock)
-        self.model = Model()
+        self.model = Model(fraction=self.devices.fraction)
         self.spans: list[Span] = []
         self.power_w = [100.0] * GPUS
         self.t = 0.0
@@ -274,6 +299,16 @@ class Program(RuleBasedStateMachine):
                 ), f"span {index} gpu {gpu}"
 
     @invariant()
+    def a_mig_tenants_figures_say_so(self) -> None:
+        if not self.devices.mig:
+            return
+        for span in self.spans:
+            assert set(span.accounts) <= {"gpu:0"}  # the hidden GPUs are nobody's here
+            account = span.accounts.get("gpu:0")
+            if account is not None and account.energy_j > 0:
+                assert "mig_slices" in account.rule
+
+    @invariant()
     def descendants_never_exceed_their_ancestors(self) -> None:
         for index in range(len(self.spans)):
             for ancestor in self.model.ancestors(index):
@@ -283,13 +318,14 @@ class Program(RuleBasedStateMachine):
                     assert self._charged(index, gpu) <= self._charged(ancestor, gpu) + 1e-6
 
 
-@pytest.fixture
-def program(fake_nvml: FakeNvml) -> Iterator[type[Program]]:
+@pytest.fixture(params=[WHOLE_GPUS, MIG_TENANT], ids=["whole-gpus", "mig-tenant"])
+def program(fake_nvml: FakeNvml, request: pytest.FixtureRequest) -> Iterator[type[Program]]:
     Program.fake = fake_nvml
+    Program.devices = request.param
     yield Program
     fake_nvml.reset()
 
 
 def test_every_generated_program_charges_each_joule_once(program: type[Program]) -> None:
-    profile = PROFILES[os.environ.get("GREENAI_ORACLE_PROFILE", "ci")]
+    profile = PROFILES[os.environ.get("ORACLE_PROFILE", "ci")]
     run_state_machine_as_test(program, settings=profile)

@@ -14,6 +14,7 @@ from greenai.tracking.hub import Hub
 from tests.fake_nvml.driver import FakeNvml
 from tests.tracking.helpers import stored
 from tests.tracking.manual import gpu_j
+from tests.tracking.span_driver import Driver
 
 pytestmark = pytest.mark.usefixtures("manual_hub")
 
@@ -51,45 +52,6 @@ def test_three_nested_runs_and_nested_windows(fake_nvml: FakeNvml) -> None:
     assert outer.energy_j() == pytest.approx(300.0)
     assert inner.energy_j() == pytest.approx(100.0)
     assert (b.parent_run_id, c.parent_run_id) == (a.id, b.id)
-
-
-class Driver:
-    """Runs each step on the named thread, one at a time, in the order given."""
-
-    def __init__(self, names: list[str]) -> None:
-        self._turn: dict[str, threading.Event] = {n: threading.Event() for n in names}
-        self._done = threading.Event()
-        self._work: dict[str, Callable[[], None] | None] = {}
-        self.errors: list[BaseException] = []
-        self._threads = [threading.Thread(target=self._loop, args=(n,)) for n in names]
-        for thread in self._threads:
-            thread.start()
-
-    def _loop(self, name: str) -> None:
-        while True:
-            self._turn[name].wait()
-            self._turn[name].clear()
-            work = self._work.pop(name)
-            if work is None:
-                self._done.set()
-                return
-            try:
-                work()
-            except BaseException as exc:  # reported by the test
-                self.errors.append(exc)
-            self._done.set()
-
-    def step(self, name: str, work: Callable[[], None] | None) -> None:
-        self._done.clear()
-        self._work[name] = work
-        self._turn[name].set()
-        assert self._done.wait(10.0), f"step on {name} did not finish"
-
-    def close(self) -> None:
-        for name in self._turn:
-            self.step(name, None)
-        for thread in self._threads:
-            thread.join()
 
 
 def test_runs_in_two_threads_are_roots_that_split_the_overlap(fake_nvml: FakeNvml) -> None:

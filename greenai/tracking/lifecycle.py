@@ -134,7 +134,7 @@ def start_run(
     with _ACTIVE_LOCK:
         _ACTIVE.append(run)
         _RECORDERS[run.id] = recorder
-    if parent is None and rank_run is None:
+    if parent is None:  # a top run here (a rank's part too): what processes started nest in
         spawned.announce(run.id)
     _SIGNALS.install()
     _HEARTBEAT.add(recorder)

@@ -19,6 +19,9 @@ for, so jobs do not outrun it); at interpreter exit the shipper has :data:`EXIT_
 process or ``greenai sync``.
 If even the journal cannot be written, the record goes to stderr as one JSON line
 (``greenai sync --from-stderr`` re-imports it).
+
+A fork waits for the write in flight (a bounded wait), so no SQLite call is under way
+in the copied process; the child opens writers of its own.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ STALLED_AFTER_S = 5.0
 """A write taking longer than this means the ledger is stuck (locked, hanging), not busy
 (16 processes writing one SQLite file on 2 cores see single writes take over 2 s)."""
 WAIT_POLL_S = 0.05
+FORK_WAIT_S = 2.0
+"""Longest wait of a fork for a write in flight (see :func:`_before_fork`)."""
 
 
 Ship = Callable[[Any, dict[str, Any], Path | None], str]
@@ -125,6 +130,8 @@ class Writer:
         self._started = False
         self._lock = threading.Lock()
         self._order = threading.Lock()  # sequence numbers in queue order
+        self.busy = threading.Lock()
+        """Held while the shipper writes (a fork waits for it, see :func:`_before_fork`)."""
 
     @property
     def ledger_down(self) -> bool:
@@ -200,9 +207,10 @@ class Writer:
             self._current_since = time.monotonic()
             self._current = job
             try:
-                if self._sink is None:
-                    self._sink = self._open_sink()
-                job.outcome = self._run(job)
+                with self.busy:
+                    if self._sink is None:
+                        self._sink = self._open_sink()
+                    job.outcome = self._run(job)
             except Exception as exc:  # the sink never raises; this is a last guard
                 log.error("greenai could not write a record: %s", exc)
                 job.outcome = "error"
@@ -385,16 +393,36 @@ def get_writer(
         return writer
 
 
+_HELD: list[Writer] = []
+
+
+def _before_fork() -> None:
+    """Wait (up to :data:`FORK_WAIT_S` per writer) for the writes in flight: a shipper
+    inside SQLite at the fork would leave SQLite's own mutexes (its memory allocator's,
+    its open's) locked in the child, which would hang on its first ledger access. A write
+    that takes longer is waiting on the database (busy, or a server), holding none."""
+    _WRITERS_LOCK.acquire()
+    _HELD[:] = [w for w in _WRITERS.values() if w.busy.acquire(timeout=FORK_WAIT_S)]
+
+
+def _after_fork_in_parent() -> None:
+    for writer in _HELD:
+        writer.busy.release()
+    _HELD.clear()
+    _WRITERS_LOCK.release()
+
+
 def _after_fork_in_child() -> None:
     """The parent's writer threads are not in the child: it opens its own writers (and
     never writes the parent's queued records a second time)."""
+    _HELD.clear()
     _WRITERS_LOCK.release()
     _WRITERS.clear()
 
 
 os.register_at_fork(
-    before=_WRITERS_LOCK.acquire,
-    after_in_parent=_WRITERS_LOCK.release,
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
     after_in_child=_after_fork_in_child,
 )
 

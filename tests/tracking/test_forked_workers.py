@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -121,3 +122,38 @@ def test_the_environment_names_the_latest_run_still_active() -> None:
     assert os.environ[ENV_ENCLOSING] == second.id  # outer stopped, second still runs
     second.stop()
     assert ENV_ENCLOSING not in os.environ
+
+
+def test_a_ranks_spawned_workers_nest_under_its_part(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A torchrun rank's DataLoader workers started with spawn: children of the rank's
+    # part (whose process tree holds them), not roots beside the job.
+    torchrun = {"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"}
+    for key, value in {**torchrun, "TORCHELASTIC_RUN_ID": "job-7"}.items():
+        monkeypatch.setenv(key, value)
+    with greenai.track(name="rank") as part:
+        assert part.parent_run_id is not None  # a part of the job
+        assert os.environ[ENV_ENCLOSING] == part.id
+    assert ENV_ENCLOSING not in os.environ
+
+
+def test_a_fork_waits_for_the_write_in_flight(tmp_path: Path) -> None:
+    # A writer thread inside SQLite at the fork leaves SQLite's own mutexes locked in the
+    # child, which then hangs on its first ledger access: fork waits for the write.
+    from greenai.tracking.writer import get_writer
+
+    writer = get_writer(f"sqlite:///{tmp_path / 'l.db'}", tmp_path)
+    marker = tmp_path / "written"
+    started = threading.Event()
+
+    def slow_write(_sink: Any) -> None:
+        started.set()
+        time.sleep(0.5)
+        marker.write_text("done")
+
+    writer.call(slow_write, wait_s=None)
+    assert started.wait(30)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if marker.exists() else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -27,19 +27,30 @@ def _worker(results: Any) -> None:
     results.put((run.id, run.parent_run_id, os.getpid(), run.duration_s, gpu))
 
 
-def test_a_forked_worker_measures_itself_as_a_child_of_the_job(fake_nvml: FakeNvml) -> None:
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_worker_measures_itself_as_a_child_of_the_job(
+    fake_nvml: FakeNvml, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
     for gpu in (0, 1):
         fake_nvml.set_counter_supported(gpu, False)  # power only: needs the worker's sampler
-    ctx = multiprocessing.get_context("fork")
+    if method == "spawn":
+        # A spawned worker is a fresh interpreter: it finds the fake library as a job's
+        # subprocess would (at its defaults: counters), and the job's run through the
+        # environment it starts with.
+        env = subprocess_env(fake_nvml.path)
+        for key in ("LD_LIBRARY_PATH", "PATH", "PYTHONPATH"):
+            monkeypatch.setenv(key, env[key])
+    ctx = multiprocessing.get_context(method)
     results = ctx.Queue()
     with greenai.track(name="job") as job:
+        assert os.environ[ENV_ENCLOSING] == job.id
         worker = ctx.Process(target=_worker, args=(results,))
         worker.start()
-        run_id, parent_id, pid, duration_s, gpu = results.get(timeout=60)
-        worker.join(30)
+        run_id, parent_id, pid, duration_s, gpu = results.get(timeout=120)
+        worker.join(60)
     assert worker.exitcode == 0
     assert parent_id == job.id and pid != os.getpid()
-    assert gpu and gpu[0] == pytest.approx(100.0 * duration_s, rel=0.03)
+    assert gpu and gpu[0] == pytest.approx(100.0 * duration_s, rel=0.03)  # its own sampler
     row = stored(run_id)["run"]
     assert row["parent_run_id"] == job.id
     assert row["status"] == "completed"
@@ -48,6 +59,7 @@ def test_a_forked_worker_measures_itself_as_a_child_of_the_job(fake_nvml: FakeNv
     job_row = stored(job.id)["run"]
     assert job_row["status"] == "completed"  # the worker never wrote the job's record
     assert job_row["parent_run_id"] is None
+    assert ENV_ENCLOSING not in os.environ  # the job stopped: processes started now are roots
 
 
 def _plain_fork_child() -> None:
@@ -80,32 +92,6 @@ def greenai_flush() -> None:
     from greenai.tracking.writer import flush_all
 
     flush_all(10.0)
-
-
-def test_a_spawned_worker_measures_itself_as_a_child_of_the_job(
-    fake_nvml: FakeNvml, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A spawned worker is a fresh interpreter: it finds the fake library as a job's
-    # subprocess would, and the job's run through the environment it starts with.
-    env = subprocess_env(fake_nvml.path)
-    for key in ("LD_LIBRARY_PATH", "PATH", "PYTHONPATH"):
-        monkeypatch.setenv(key, env[key])
-    ctx = multiprocessing.get_context("spawn")
-    results = ctx.Queue()
-    with greenai.track(name="job") as job:
-        assert os.environ[ENV_ENCLOSING] == job.id
-        worker = ctx.Process(target=_worker, args=(results,))
-        worker.start()
-        run_id, parent_id, pid, duration_s, gpu = results.get(timeout=120)
-        worker.join(60)
-    assert worker.exitcode == 0
-    assert parent_id == job.id and pid != os.getpid()
-    assert gpu and gpu[0] == pytest.approx(100.0 * duration_s, rel=0.03)  # its own sampler
-    row = stored(run_id)["run"]
-    assert row["parent_run_id"] == job.id and row["status"] == "completed"
-    assert row["energy_cpu_j"] > 0.0  # the worker's own CPU time
-    assert stored(job.id)["run"]["parent_run_id"] is None
-    assert ENV_ENCLOSING not in os.environ  # the job stopped: processes started now are roots
 
 
 def test_the_environment_names_the_latest_run_still_active() -> None:

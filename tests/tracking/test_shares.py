@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,26 +26,30 @@ def device_row(run: greenai.Run, device_id: str) -> dict:
     return next(d for d in stored(run.id)["devices"] if d["device_id"] == device_id)
 
 
+@pytest.fixture
+def child() -> Iterator[subprocess.Popen[bytes]]:
+    """A child process of the job (it sleeps; the tests list it on a fake GPU)."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    yield process
+    process.kill()
+    process.wait()
+
+
 @pytest.mark.usefixtures("manual_hub")
 def test_a_child_process_on_one_gpu_is_charged_that_gpu_from_the_start(
-    fake_nvml: FakeNvml, manual_hub: Hub
+    fake_nvml: FakeNvml, manual_hub: Hub, child: subprocess.Popen[bytes]
 ) -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
-        with greenai.track() as run:
-            # The child opens its CUDA context before the sampler's first tick (the thread
-            # ticks as soon as the manual time passes a deadline).
-            fake_nvml.add_process(1, child.pid, GIB)
-            fake_nvml.set_time(0.5)
-            fake_nvml.set_time(1.0)
-            manual_hub.settle()  # a series tick
-            fake_nvml.set_time(2.0)
-            manual_hub.settle()
-            fake_nvml.clear_processes(1)  # the child exits
-            fake_nvml.set_time(3.0)
-    finally:
-        child.kill()
-        child.wait()
+    with greenai.track() as run:
+        # The child opens its CUDA context before the sampler's first tick (the thread
+        # ticks as soon as the manual time passes a deadline).
+        fake_nvml.add_process(1, child.pid, GIB)
+        fake_nvml.set_time(0.5)
+        fake_nvml.set_time(1.0)
+        manual_hub.settle()  # a series tick
+        fake_nvml.set_time(2.0)
+        manual_hub.settle()
+        fake_nvml.clear_processes(1)  # the child exits
+        fake_nvml.set_time(3.0)
     assert gpu_j(run, "gpu:0") == 0.0
     assert gpu_j(run, "gpu:1") == pytest.approx(300.0)  # the last list naming it holds
     assert run.attribution == "compute-processes"
@@ -53,21 +58,16 @@ def test_a_child_process_on_one_gpu_is_charged_that_gpu_from_the_start(
 
 @pytest.mark.usefixtures("manual_hub")
 def test_a_tick_at_the_start_instant_decides_no_share_of_its_own(
-    fake_nvml: FakeNvml, manual_hub: Hub
+    fake_nvml: FakeNvml, manual_hub: Hub, child: subprocess.Popen[bytes]
 ) -> None:
     # The sampler's first tick falls due at the run's start: where it reads the process
     # list before the child has opened its context, its segment lasts no time, charges
     # nothing and so labels nothing (no "visible_devices" beside the rule that held).
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
-        with greenai.track() as run:
-            manual_hub.settle()  # the tick at the start instant, the list still empty
-            fake_nvml.add_process(1, child.pid, GIB)
-            fake_nvml.set_time(1.0)
-            manual_hub.settle()
-    finally:
-        child.kill()
-        child.wait()
+    with greenai.track() as run:
+        manual_hub.settle()  # the tick at the start instant, the list still empty
+        fake_nvml.add_process(1, child.pid, GIB)
+        fake_nvml.set_time(1.0)
+        manual_hub.settle()
     assert gpu_j(run, "gpu:0") == 0.0
     assert gpu_j(run, "gpu:1") == pytest.approx(100.0)
     assert device_row(run, "gpu:0")["share_rule"] == "process_list"

@@ -52,7 +52,6 @@ class Node:
     ctx: Any = None
     span: Any = None
     expected_j: float = 0.0
-    open: bool = True
 
     @property
     def root(self) -> Node:
@@ -76,31 +75,19 @@ class Program:
         self.driver.step(thread, work)
         assert not self.driver.errors, self.driver.errors
 
-    def open_run(self, thread: str) -> None:
-        stack = self.stacks[thread]
-        if len(stack) >= MAX_DEPTH:
-            return
-        runs = [n for n in stack if n.kind == "run"]
-        node = Node("run", thread, runs[-1] if runs else None)
-        node.ctx = greenai.track(name=f"r{len(self.nodes)}")
-
-        def enter() -> None:
-            node.span = node.ctx.__enter__()
-
-        self.on(thread, enter)
-        stack.append(node)
-        self.nodes.append(node)
-
-    def open_window(self, thread: str) -> None:
+    def open(self, thread: str, kind: str) -> None:
+        """Open a run, or a window on the thread's innermost run, on ``thread``."""
         stack = self.stacks[thread]
         runs = [n for n in stack if n.kind == "run"]
-        if not runs or len(stack) >= MAX_DEPTH:
+        if len(stack) >= MAX_DEPTH or (kind == "window" and not runs):
             return
-        node = Node("window", thread, runs[-1])
+        node = Node(kind, thread, runs[-1] if runs else None)
+        name = f"{kind[0]}{len(self.nodes)}"
 
         def enter() -> None:
-            node.ctx = node.parent.span.window(f"w{len(self.nodes)}")  # type: ignore[union-attr]
-            node.span = node.ctx.__enter__()
+            parent = node.parent
+            opened = greenai.track(name=name) if kind == "run" else parent.span.window(name)  # type: ignore[union-attr]
+            node.ctx, node.span = opened, opened.__enter__()
 
         self.on(thread, enter)
         stack.append(node)
@@ -112,7 +99,6 @@ class Program:
             return
         node = stack.pop()
         self.on(thread, lambda: node.ctx.__exit__(None, None, None))
-        node.open = False
 
     def wait(self, dt_s: float) -> None:
         active = [n for s in self.stacks.values() for n in s]
@@ -153,10 +139,8 @@ def test_runs_in_threads_or_tasks_nest_in_their_own_and_share_each_joule_once(
     program = Program(fake_nvml, driver)
     try:
         for thread, action, dt_s in steps:
-            if action == "run":
-                program.open_run(thread)
-            elif action == "window":
-                program.open_window(thread)
+            if action in ("run", "window"):
+                program.open(thread, action)
             elif action == "close":
                 program.close(thread)
             else:

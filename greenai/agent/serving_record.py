@@ -316,6 +316,9 @@ def stored_run(conn: Connection, run: DayRun) -> DayRun | None:
     )  # fmt: skip
 
 
+DAY_GREW = "the serving day's run grew"
+
+
 def write_day_run(
     conn: Connection, run: DayRun, host_id: str, site: SiteFigures,
     devices: Mapping[str, Device], version: str, now: datetime,
@@ -324,6 +327,7 @@ def write_day_run(
     import sqlalchemy as sa
 
     from greenai.ledger import schema
+    from greenai.ledger.revisions import RECORDED, revise
     from greenai.ledger.rows import child_rows, run_row
     from greenai.ledger.upsert import insert_ignore, upsert
 
@@ -340,3 +344,4 @@ def write_day_run(
     windows = child_rows(schema.windows, run.windows, run.run_id, "windows")
     if windows:
         insert_ignore(conn, schema.windows, windows, ("id",))
+    revise(conn, [run.run_id], now, reason=RECORDED, change_reason=DAY_GREW)

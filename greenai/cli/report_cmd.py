@@ -62,6 +62,15 @@ AsOfOpt = Annotated[
     ),
 ]
 
+CompareOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--compare-to",
+        help="An earlier report of the same period (its manifest.json or folder): list the "
+        "restatements since, with the ledger's reasons.",
+    ),
+]
+
 
 def report(
     period: PeriodOpt = None,
@@ -70,6 +79,7 @@ def report(
     out: OutOpt = None,
     format: FormatOpt = "html,pdf,csv,json",
     as_of: AsOfOpt = None,
+    compare_to: CompareOpt = None,
     db: o.DbUrl = None,
 ) -> None:
     """Write the ESG disclosure report of a period: report.html, report.pdf, report.json,
@@ -93,6 +103,7 @@ def report(
             formats=format,
             as_of=as_of,
             db_url=db,
+            compare_to=compare_to,
         )
     except OSError as exc:
         _remove_empty(created)
@@ -114,6 +125,12 @@ def report(
         f"market {data['scope2_market_tco2e']:.6f} tCO2e ({data['scope2_market_basis']}); "
         f"Scope 3 cloud {data['scope3_cloud_tco2e']:.6f} tCO2e"
     )
+    restated = data.get("restatements")
+    if restated is not None:
+        typer.echo(
+            f"  restated since the report as of {restated['compared_to']['as_of']}: "
+            f"{len(restated['runs'])} run(s)"
+        )
     typer.echo(f"written to {result.out_dir}: {', '.join(sorted(result.files))}")
 
 

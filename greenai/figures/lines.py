@@ -31,7 +31,7 @@ LINE_COLUMNS = [
     "started_at", "ended_at", "start_s", "end_s", "updated_s", "scope", "country", "region",
     "location", "pue", "energy_it_j", "facility_j", "measured_j", "loc_intensity_g_per_kwh",
     "loc_source", "codecarbon_version", "loc_kg", "tokens_input", "tokens_output",
-    "water_l", "cost", "currency", "flags", "estimated", *EVIDENCE_COLUMNS,
+    "water_l", "cost", "currency", "flags", "estimated", "revision", *EVIDENCE_COLUMNS,
 ]  # fmt: skip
 
 NUMERIC = frozenset(
@@ -154,6 +154,12 @@ def _hosts(row: Mapping[str, Any]) -> tuple[str, ...]:
     return (host,) if host else ()
 
 
+def _revision(value: Any) -> int | None:
+    """The revision of the run's figures read as of a time (None: running, or read now)."""
+    number = _num(value)
+    return None if number is None else int(number)
+
+
 def _line(row: Mapping[str, Any], defaults: Defaults) -> dict[str, Any]:
     start = as_datetime(row["started_at"])
     assert start is not None
@@ -203,6 +209,7 @@ def _line(row: Mapping[str, Any], defaults: Defaults) -> dict[str, Any]:
         "currency": currency,
         "flags": tuple(flags),
         "estimated": _estimated(row.get("energy_by_kind")),
+        "revision": _revision(row.get("revision")),
         **evidence_columns(evidence_from(row.get("factor_evidence"))),
     }
 

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from greenai.ledger import Ledger, schema
 from greenai.ledger.ledger import utc_now
+from greenai.ledger.revisions import revise
 from greenai.ledger.rows import run_row
 from greenai.ledger.upsert import dialect_insert, upsert
 
@@ -43,15 +44,21 @@ def save_runs(
     ledger: Ledger,
     runs: Iterable[Mapping[str, Any]],
     *,
+    reason: str,
+    change_reason: str | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> SavedRuns:
     """Upserts every run of ``runs`` in one transaction; their devices, windows and
-    metrics, if any were stored, are removed (the runs come without them).
+    metrics, if any were stored, are removed (the runs come without them); each final run
+    whose figures changed gets a revision.
 
     Args:
         ledger: The ledger.
         runs: ``runs`` columns of each run (``id`` required); read as a stream.
-        clock: Ledger time for ``created_at`` (first save, then kept) and ``updated_at``.
+        reason: Why the runs hold these figures (their first revision's reason).
+        change_reason: Why a run held before changed (default ``reason``).
+        clock: Ledger time for ``created_at`` (first save, then kept), ``updated_at`` and
+            the revisions.
 
     Returns:
         How many runs were given and how many distinct ones were written.
@@ -74,9 +81,11 @@ def save_runs(
             batch[row["id"]] = row
             if len(batch) >= BATCH_RUNS:
                 _write(conn, list(batch.values()))
+                revise(conn, batch, now, reason=reason, change_reason=change_reason)
                 batch.clear()
         if batch:
             _write(conn, list(batch.values()))
+            revise(conn, batch, now, reason=reason, change_reason=change_reason)
     return SavedRuns(rows=given, runs=len(ids))
 
 

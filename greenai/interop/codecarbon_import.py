@@ -31,6 +31,7 @@ from greenai.interop.codecarbon_row import CodecarbonRow
 from greenai.interop.implied_factor import FactorCheck, check_factor
 from greenai.interop.stored_runs import StoredRun, stored_runs
 from greenai.ledger import Ledger
+from greenai.ledger.revisions import IMPORTED
 from greenai.ledger.rows import run_row
 
 
@@ -93,7 +94,13 @@ def import_codecarbon(
     table = load_table()
     records = [_record(row, stored, check_factor(row, table)) for row in latest.rows]
     written = [record for record in records if record is not None]
-    save_runs(ledger, written)
+    source = f"CodeCarbon file {path.name}"
+    save_runs(
+        ledger,
+        written,
+        reason=IMPORTED.format(source=source),
+        change_reason=f"re-imported from {source}: a later row of the run",
+    )
     return ImportedRuns(rows=latest.read, runs=len(written), known=len(records) - len(written))
 
 

@@ -57,6 +57,7 @@ def settle(
     plan: Callable[[list[Allocation]], list[Allocation]],
     *,
     report_period: str,
+    as_of: datetime | None = None,
     now: datetime | None = None,
 ) -> list[Allocation]:
     """Reads the recorded allocations, asks ``plan`` for new ones and records them, in one
@@ -66,20 +67,30 @@ def settle(
         engine: The ledger's engine.
         plan: Recorded allocations -> allocations to add.
         report_period: The label of the report that adds them (recorded with each row).
+        as_of: Only the allocations recorded by then count (a report as of a past time
+            sees what the ledger held then). When some were recorded later, the plan's
+            allocations are what a report at ``as_of`` would have made: returned, not
+            recorded (the ledger has moved on).
         now: When they are made (default: the current UTC time).
 
     Returns:
         Every allocation after the addition (recorded first, then the new ones).
     """
     moment = now or datetime.now(UTC)
+    t = instrument_allocations
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql("LOCK TABLE instrument_allocations IN SHARE ROW EXCLUSIVE MODE")
         else:  # a write statement first: SQLite takes its write lock before the read
             conn.execute(sa.delete(instrument_allocations).where(sa.false()))
-        stored = _rows_to_allocations(conn.execute(_select()).all())
+        query = _select() if as_of is None else _select().where(t.c.allocated_at <= as_of)
+        stored = _rows_to_allocations(conn.execute(query).all())
         new = plan(stored)
-        if new:
+        later = (
+            as_of is not None
+            and conn.execute(sa.select(sa.exists().where(t.c.allocated_at > as_of))).scalar()
+        )
+        if new and not later:
             conn.execute(
                 sa.insert(instrument_allocations),
                 [

@@ -101,6 +101,10 @@ class Ledger:
             raise
         return cls(engine, target.display, clock=clock)
 
+    def now(self) -> datetime:
+        """Ledger time now (aware UTC): the clock of ``created_at`` and revisions."""
+        return self._clock()
+
     def __enter__(self) -> Ledger:
         return self
 

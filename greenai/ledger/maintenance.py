@@ -14,6 +14,7 @@ from greenai.errors import StorageError
 from greenai.figures.flags import stale_heartbeat
 from greenai.figures.tiers import tier_seconds
 from greenai.ledger import schema
+from greenai.ledger.revisions import INTERRUPTED, revise
 from greenai.ledger.upsert import dialect_insert
 
 _GROUP = ("run_id", "host_id", "device_id")
@@ -46,6 +47,7 @@ def mark_stale(conn: Connection, *, stale_after_s: float, now: datetime) -> list
         )
         if result.rowcount:
             marked.append(run_id)
+            revise(conn, [run_id], now, reason=INTERRUPTED.format(seen=seen.isoformat()))
     return marked
 
 

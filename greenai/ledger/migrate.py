@@ -37,7 +37,7 @@ from greenai.ledger.engine import (
 
 log = logging.getLogger(__name__)
 
-HEAD_REVISION = "0008"
+HEAD_REVISION = "0009"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
 # pg_advisory_lock key of ledger upgrades (any constant; "greenai" in ASCII).

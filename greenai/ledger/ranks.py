@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from greenai.figures.flags import stale_heartbeat
 from greenai.ledger import schema
 from greenai.ledger.job_totals import job_record
+from greenai.ledger.revisions import INTERRUPTED, revise
 from greenai.ledger.rows import as_dict
 from greenai.ledger.run_write import JOB_LOCKS, hold_lock, write_run
 
@@ -123,6 +124,7 @@ def _mark_stale_parts(
         values = {"status": "interrupted", "ended_at": seen, "flags": flags, "updated_at": now}
         runs = schema.runs
         conn.execute(sa.update(runs).where(runs.c.id == part["id"]).values(values))
+        revise(conn, [part["id"]], now, reason=INTERRUPTED.format(seen=seen.isoformat()))
         part.update(values)
 
 

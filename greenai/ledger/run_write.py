@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from greenai.ledger import schema
+from greenai.ledger.revisions import RECORDED, REPLACED, revise
 from greenai.ledger.rows import child_rows, run_row
 from greenai.ledger.upsert import upsert
 
@@ -60,7 +61,8 @@ def superseded(conn: Connection, run_id: str, record_seq: int | None) -> bool:
 
 def write_run(conn: Connection, record: Mapping[str, Any], now: datetime) -> bool:
     """Upserts a run record and replaces its devices, windows and metrics on ``conn``,
-    unless the stored run is newer (see :func:`superseded`).
+    unless the stored run is newer (see :func:`superseded`); a final run whose figures
+    changed gets a new revision (:func:`~greenai.ledger.revisions.revise`).
 
     Args:
         conn: A connection inside a write transaction.
@@ -88,4 +90,5 @@ def write_run(conn: Connection, record: Mapping[str, Any], now: datetime) -> boo
         conn.execute(sa.delete(table).where(table.c.run_id == run_id))
         if rows:
             conn.execute(sa.insert(table), rows)
+    revise(conn, [run_id], now, reason=RECORDED, change_reason=REPLACED)
     return True

@@ -282,3 +282,35 @@ instrument_allocations = sa.Table(
     sa.Column("allocated_at", UtcDateTime(), nullable=False),
     sa.Column("report_period", sa.String(64), nullable=False),
 )
+
+# Revision 0009: each run's final figures as they stood after every change (the whole
+# runs row), append-only: the first final record, then each correction, re-import, late
+# record or interruption, with the ledger time it was committed at and why. A report
+# ``--as-of T`` reads each run's latest revision recorded by T. A run still running holds
+# no revision: its running state changes at every heartbeat and is not kept.
+REVISION_KEY = ("id", "revision")
+run_revisions = sa.Table(
+    "run_revisions",
+    metadata,
+    *(sa.Column(c.name, c.type, nullable=c.nullable) for c in runs.columns),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False, index=True),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.PrimaryKeyConstraint(*REVISION_KEY),
+    sa.Index("ix_run_revisions_started_at", "started_at"),
+)
+
+# Revision 0009: the report configuration (the settings a report reads and the text of the
+# instruments and market-factor files), one revision per change, append-only, so that a
+# report as of T uses the configuration the ledger held at T.
+report_inputs = sa.Table(
+    "report_inputs",
+    metadata,
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("content", sa.JSON, nullable=False),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.PrimaryKeyConstraint("name", "revision"),
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,9 @@ class RunFilter:
         projects, phases, hardware, models: Keep only these values (empty: all).
         root_only: Only runs without a parent (totals count root runs only).
         statuses: Keep only these statuses (empty: all).
-        as_of: Only rows the ledger held at that time (``created_at <= as_of``).
+        as_of: The runs as the ledger held them at that time: each final run by its
+            latest revision recorded by then, a run that was still running then by its
+            current row with the status ``running`` (see :func:`runs_frame`).
         active_at: Only runs that may still draw energy at or after this moment: ended
             at or after it, not ended, or started at or after it (a superset of the
             runs whose span reaches it; the caller decides exactly).
@@ -46,8 +48,7 @@ class RunFilter:
     active_at: datetime | None = None
 
 
-def _where(flt: RunFilter) -> list[Any]:
-    runs = schema.runs
+def _where(flt: RunFilter, runs: sa.Table = schema.runs) -> list[Any]:
     clauses: list[Any] = []
     if flt.start is not None:
         clauses.append(runs.c.started_at >= flt.start)
@@ -85,10 +86,48 @@ def _frame(ledger: Ledger, query: Any, columns: Sequence[str]) -> pd.DataFrame:
 
 
 def runs_frame(ledger: Ledger, flt: RunFilter | None = None) -> pd.DataFrame:
-    """Run rows (every column of the runs table), oldest first."""
-    runs = schema.runs
-    query = sa.select(runs).where(*_where(flt or RunFilter())).order_by(runs.c.started_at)
-    return _frame(ledger, query, RUN_COLUMNS)
+    """Run rows (every column of the runs table), oldest first.
+
+    With ``flt.as_of``, the rows the ledger held at that time: a final run's latest
+    revision recorded by then (:mod:`greenai.ledger.revisions`), with ``revision`` and
+    ``revision_reason`` added: nothing recorded later changes it; a run that had no final
+    figures yet was running then: its current row, status ``running``, revision empty.
+    The filter applies to the figures as held.
+    """
+    flt = flt or RunFilter()
+    if flt.as_of is None:
+        runs = schema.runs
+        query = sa.select(runs).where(*_where(flt)).order_by(runs.c.started_at)
+        return _frame(ledger, query, RUN_COLUMNS)
+    return _held_frame(ledger, flt, flt.as_of)
+
+
+HELD_COLUMNS = (*RUN_COLUMNS, "revision", "revision_reason")
+
+
+def _held_frame(ledger: Ledger, flt: RunFilter, as_of: datetime) -> pd.DataFrame:
+    rev, runs = schema.run_revisions, schema.runs
+    other = rev.alias("other_revision")
+    held_revision = (
+        sa.select(sa.func.max(other.c.revision))
+        .where(other.c.id == rev.c.id, other.c.recorded_at <= as_of)
+        .scalar_subquery()
+    )
+    final = sa.select(
+        *(rev.c[c] for c in RUN_COLUMNS),
+        rev.c.revision,
+        rev.c.reason.label("revision_reason"),
+    ).where(rev.c.revision == held_revision, *_where(flt, rev))
+    unsettled = sa.exists().where(rev.c.id == runs.c.id, rev.c.recorded_at <= as_of)
+    running = sa.select(runs).where(~unsettled, *_where(replace(flt, statuses=()), runs))
+    with ledger.read() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(final)]
+        held = [dict(r._mapping, status="running") for r in conn.execute(running)]
+    if flt.statuses:
+        held = [r for r in held if r["status"] in flt.statuses]
+    frame = pd.DataFrame([*rows, *held], columns=list(HELD_COLUMNS))
+    order = frame.sort_values(["started_at", "id"], kind="stable").index
+    return frame.loc[order].reset_index(drop=True)
 
 
 def _children(ledger: Ledger, table: sa.Table, run_ids: Sequence[str], order: Any) -> pd.DataFrame:

@@ -1,7 +1,9 @@
 """Periodic ESG disclosure reports: ``greenai report`` and its Python API.
 
 A report covers one period (a quarter, a month, a year or a range of days, in the
-configured time zone) and counts the root runs the ledger held at its as-of time::
+configured time zone) and counts the root runs the ledger held at its as-of time (each
+finished run by the revision of its figures recorded by then, with the configuration held
+then)::
 
     from greenai.reports import report
 
@@ -47,16 +49,20 @@ Keys of report.json (stable; energies in kWh, emissions in tCO2e, shares in [0, 
 - ``data_quality``: measured shares, estimated components, one entry per caveat of
   :data:`greenai.reports.caveats.CAVEATS` (unknown location, interrupted, running,
   overlapping runs, gaps, device problems, nothing measured, no factor: the counted
-  groups of :mod:`greenai.figures.flags`), ``imported`` (per tool), split runs, updates
-  after as-of.
+  groups of :mod:`greenai.figures.flags`), ``imported`` (per tool), split runs, figures
+  recorded after as-of (runs running then; runs held before revisions were kept).
 - ``esrs_standard``, ``scope1``, ``ghg_totals`` (location- and market-based),
   ``ghg_intensity`` (per net revenue), ``energy_intensity`` (high climate impact sectors),
   ``reporting_context`` (consolidation approach, organisational boundary, base year,
   restatement policy) and ``by_site`` (energy, emissions and PUE with its source).
 - ``esrs_mapping``: ESRS E1 datapoints and their values; ``runs``: every run included
-  (as runs.csv); ``inputs_sha256``: SHA-256 of the figures as runs.csv and summary.csv
-  ship them (summary.csv without its ``as_of`` and ``inputs_sha256`` rows), so it can be
-  recomputed from the files and does not change when only the moment of reading does.
+  (as runs.csv, with the ``revision`` of its figures counted); ``configuration``: the
+  revision of the report configuration used (``revision``, ``sha256``, ``note``);
+  ``restatements`` (with ``compare_to`` only): totals and runs changed since an earlier
+  report, with the ledger's reasons; ``inputs_sha256``: SHA-256 of the figures as
+  runs.csv and summary.csv ship them (summary.csv without its ``as_of`` and
+  ``inputs_sha256`` rows), so it can be recomputed from the files and does not change
+  when only the moment of reading does.
 """
 
 from __future__ import annotations

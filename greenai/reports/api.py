@@ -15,6 +15,7 @@ from greenai.reports.outputs import FORMATS
 if TYPE_CHECKING:
     from greenai.config import Settings
     from greenai.ledger import Ledger
+    from greenai.reports.restatements import EarlierReport
 
 __all__ = [
     "FORMATS",
@@ -95,12 +96,24 @@ def _build(
     projects: Sequence[str],
     as_of: datetime | str | None,
     settings: Settings,
+    compare_to: EarlierReport | None = None,
 ) -> dict[str, Any]:
     from greenai.reports.build import build
+    from greenai.reports.configuration import held_settings
 
     chosen = parse_period(period, settings.timezone) if isinstance(period, str) else period
-    moment = _as_of(as_of, settings.timezone)
-    return build(ledger, chosen, projects=tuple(projects), as_of=moment, settings=settings)
+    moment = _as_of(as_of, settings.timezone).astimezone(UTC).replace(microsecond=0)
+    with held_settings(ledger, settings, moment) as held:
+        report = build(
+            ledger,
+            chosen,
+            projects=tuple(projects),
+            as_of=moment,
+            settings=held.settings,
+            compare_to=compare_to,
+        )
+        report["configuration"] = held.section()
+    return report
 
 
 def resolve_period(period: Period | str | None, last: str | None, timezone: str) -> Period:
@@ -153,6 +166,7 @@ def report(
     formats: Sequence[str] = FORMATS,
     as_of: datetime | str | None = None,
     db_url: str | None = None,
+    compare_to: Path | str | None = None,
 ) -> ReportResult:
     """Builds the report of a period and writes its files.
 
@@ -165,6 +179,8 @@ def report(
         formats: Any of ``html``, ``pdf``, ``csv``, ``json``; manifest.json is always written.
         as_of: Count only the runs the ledger held at this time (default now).
         db_url: Ledger URL (default: the configured one).
+        compare_to: An earlier report of the same period (its manifest.json or folder):
+            the report gains ``restatements`` against it.
 
     Returns:
         The report, the files written and the folder.
@@ -176,13 +192,15 @@ def report(
     """
     from greenai.config import load_settings
     from greenai.reports.outputs import check_formats, write_report
+    from greenai.reports.restatements import read_earlier
 
     settings = load_settings({"db_url": db_url} if db_url else None)
     chosen = resolve_period(period, last, settings.timezone)
     wanted = check_formats(formats)
+    earlier = None if compare_to is None else read_earlier(Path(compare_to))
     ledger = _open_ledger(settings.db_url)
     try:
-        data = _build(ledger, chosen, projects, as_of, settings)
+        data = _build(ledger, chosen, projects, as_of, settings, earlier)
     finally:
         ledger.close()
     directory = Path(out_dir) if out_dir is not None else Path(f"greenai-report-{chosen.label}")

@@ -22,6 +22,7 @@ from greenai.reports.esrs import esrs_rows, esrs_sections
 from greenai.reports.instruments import cover_of
 from greenai.reports.outputs import figures_sha256
 from greenai.reports.quality import data_quality
+from greenai.reports.restatements import EarlierReport, restatements
 
 if TYPE_CHECKING:
     from greenai.config import Settings
@@ -206,13 +207,17 @@ def build(
     as_of: datetime,
     settings: Settings,
     mix_of: Callable[[str], Mapping[str, float] | None] = _mix,
+    compare_to: EarlierReport | None = None,
 ) -> dict[str, Any]:
-    """The report of ``period`` (see :func:`greenai.reports.build_report`).
+    """The report of ``period`` (see :func:`greenai.reports.build_report`), read as of
+    ``as_of`` to the whole second (the time report.json states), with its restatements
+    against ``compare_to`` when given.
 
     Raises:
         ConfigError: The period starts after ``as_of``.
         EmptyPeriodError: No root run and no node energy in the period.
     """
+    as_of = as_of.astimezone(UTC).replace(microsecond=0)
     if period.start_utc >= as_of:
         accepted = f"a period that starts before the as-of time {as_of.isoformat()}"
         raise ConfigError("period", period.label, accepted)
@@ -244,6 +249,8 @@ def build(
     report["esrs_mapping"] = esrs_rows(report)
     report["runs"] = c.appendix(current)
     report["inputs_sha256"] = figures_sha256(report)
+    if compare_to is not None:
+        report["restatements"] = restatements(ledger, compare_to, report)
     return report
 
 

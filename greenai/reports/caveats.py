@@ -2,7 +2,7 @@
 
 The registry's counted groups (:data:`greenai.figures.flags.COUNTED`, the rule the
 dashboard applies too), the runs still running at the as-of time after the interrupted
-ones, and the runs updated after it. Light: the HTML template reads it.
+ones, and the runs whose figures were recorded after it. Light: the HTML template reads it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ CAVEATS: tuple[str, ...] = tuple(
 
 _WORDS = {
     RUNNING: "Still running at the as-of time",
-    LATE: "Updated after the as-of time (latest state used)",
+    LATE: "Figures recorded after the as-of time (runs running then: their latest figures; "
+    "runs held before revisions were kept: as held at the upgrade)",
 }
 LABELS: dict[str, str] = {
     key: _WORDS[key] if key in _WORDS else fl.GROUPS[fl.Group(key)].text for key in (*CAVEATS, LATE)

@@ -295,6 +295,7 @@ def appendix(lines: pd.DataFrame) -> list[dict[str, Any]]:
                 "market_kgco2e": exact(market),
                 "tokens": round(float(r["tokens_input"]) + float(r["tokens_output"])),
                 "flags": "; ".join(r["flags"]),
+                "revision": r["revision"],
             }
         )
     return rows

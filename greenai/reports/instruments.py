@@ -53,6 +53,8 @@ RULES = {
     "granularity": "calendar months of the report's time zone; within a period, a location's "
     "covered MWh are shared among its lines pro rata to facility energy",
     "once": "allocations are recorded in the ledger; a later report never reuses their MWh",
+    "as_of": "a report as of a past time counts the allocations recorded by then, and "
+    "allocates the rest as a report at that time would have, without recording it",
 }
 """The allocation rules, stated in report.json and the HTML."""
 
@@ -291,6 +293,8 @@ def cover_of(ledger: Ledger, settings: Settings, period: Period, as_of: datetime
     Months from January of the earliest vintage year up to the period's end are
     allocated (oldest first) and the new allocations recorded in the ledger; nothing is
     allocated for a period that is not whole months, or without ``instruments_file``.
+    Only the allocations recorded by ``as_of`` count, and when the ledger holds later ones
+    the new allocations are not recorded (see :func:`~greenai.ledger.allocations.settle`).
     """
     if settings.instruments_file is None:
         return Cover()
@@ -314,6 +318,6 @@ def cover_of(ledger: Ledger, settings: Settings, period: Period, as_of: datetime
         reasons.update(decided.reasons)
         return decided.new
 
-    cover.allocations = settle(ledger.engine, plan, report_period=period.label)
+    cover.allocations = settle(ledger.engine, plan, report_period=period.label, as_of=as_of)
     cover.reasons = reasons
     return cover

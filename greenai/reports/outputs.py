@@ -32,6 +32,7 @@ __all__ = [
     "RUNS_COLUMNS",
     "check_formats",
     "report_json",
+    "restatements_csv",
     "runs_csv",
     "summary_csv",
     "write_report",
@@ -43,7 +44,7 @@ RUNS_COLUMNS = (
     "run_id", "project", "model", "technique", "phase", "status", "started_at", "ended_at",
     "scope", "location", "share_in_period", "split_method", "energy_it_kwh",
     "energy_facility_kwh", "measured_share", "location_g_per_kwh", "location_kgco2e",
-    "market_basis", "market_g_per_kwh", "market_kgco2e", "tokens", "flags",
+    "market_basis", "market_g_per_kwh", "market_kgco2e", "tokens", "flags", "revision",
 )  # fmt: skip
 TOTALS = (
     ("energy_it_kwh", "kWh"), ("energy_facility_kwh", "kWh"), ("energy_facility_mwh", "MWh"),
@@ -123,6 +124,30 @@ def report_json(report: Mapping[str, Any]) -> str:
 def runs_csv(report: Mapping[str, Any]) -> str:
     """runs.csv: the appendix, one row per run (columns :data:`RUNS_COLUMNS`)."""
     return _csv(RUNS_COLUMNS, ([run.get(k) for k in RUNS_COLUMNS] for run in report["runs"]))
+
+
+RESTATEMENT_COLUMNS = ("run_id", "change", "field", "before", "after", "reasons")
+
+
+def restatements_csv(report: Mapping[str, Any]) -> str | None:
+    """restatements.csv (a report with ``--compare-to``): one row per changed total
+    (change ``total``) and per changed field of each run restated; None without."""
+    restated = report.get("restatements")
+    if restated is None:
+        return None
+    rows: list[tuple[Any, ...]] = [
+        ("", "total", t["metric"], t["before"], t["after"], "")
+        for t in restated["totals"]
+        if t["before"] != t["after"]
+    ]
+    for run in restated["runs"]:
+        before, after = run["before"] or {}, run["after"] or {}
+        for key in sorted(before.keys() | after.keys()):
+            reasons = "; ".join(run["reasons"])
+            rows.append(
+                (run["run_id"], run["change"], key, before.get(key), after.get(key), reasons)
+            )
+    return _csv(RESTATEMENT_COLUMNS, rows)
 
 
 def _group_label(row: Mapping[str, Any], keys: Sequence[str]) -> str:
@@ -323,6 +348,9 @@ def _texts(
     if "csv" in wanted:
         texts["summary.csv"] = summary_csv(report)
         texts["runs.csv"] = runs_csv(report)
+        restated = restatements_csv(report)
+        if restated is not None:
+            texts["restatements.csv"] = restated
     html = None
     if "html" in wanted or "pdf" in wanted:
         from greenai.reports.html import render_html

@@ -41,7 +41,7 @@ def source(tmp_path: Path) -> str:
             _run("parent", 2.0), _run("child", 1.0, parent="parent"), _run("job", 4.0),
             _run("job/rank0", 2.0, parent="job", rank=0),
             _run("job/rank1", 2.0, parent="job", rank=1),
-        ])  # fmt: skip
+        ], reason="test source")  # fmt: skip
     return url
 
 

@@ -61,7 +61,17 @@ def _is_sqlite(url: str) -> bool:
 
 def test_head_constant_matches_the_scripts() -> None:
     assert script_head() == HEAD_REVISION
-    assert known_revisions() == {"0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"}
+    assert known_revisions() == {
+        "0001",
+        "0002",
+        "0003",
+        "0004",
+        "0005",
+        "0006",
+        "0007",
+        "0008",
+        "0009",
+    }
 
 
 @pytest.mark.parametrize("scripts", [True, False], ids=["scripts", "direct"])
@@ -165,6 +175,10 @@ def test_upgrade_from_the_previous_revision_keeps_the_data(backend_url: str) -> 
         got = ledger.get_run("old-run")
         assert got is not None and got["run"]["energy_j"] == 42.0
         assert got["run"]["started_at"] == T0
+        rev = schema.run_revisions
+        with ledger.read() as conn:  # a final run held at the upgrade is its revision 1
+            held = conn.execute(sa.select(rev.c.revision, rev.c.reason, rev.c.energy_j)).all()
+        assert [tuple(r) for r in held] == [(1, "held at upgrade", 42.0)]
         assert ledger.get_meta("ledger_id") is not None
     assert "ix_series_tier_ts" in _indexes(backend_url, "series")
     assert _diff(backend_url) == []

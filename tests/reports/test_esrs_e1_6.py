@@ -23,10 +23,10 @@ Q3_DAYS = 92
 REVENUE_2026 = 3.65e9  # EUR; Q3 takes 92/365 of it: 9.2e8
 
 
-def build(url: str, period: str = "2026-Q3") -> dict[str, Any]:
+def build(url: str, period: str = "2026-Q3", as_of: Any = AS_OF) -> dict[str, Any]:
     ledger = Ledger.open(url)
     try:
-        return build_report(ledger, period, as_of=AS_OF)
+        return build_report(ledger, period, as_of=as_of)
     finally:
         ledger.close()
 
@@ -234,9 +234,15 @@ def test_scope1_of_other_periods_only_is_not_guessed(
 def test_revenue_and_scope1_are_inputs_of_the_hash(
     seeded_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    before = build(seeded_url)["inputs_sha256"]
+    before = build(seeded_url)  # the first report records the configuration
+    assert before["configuration"]["revision"] == 1
     monkeypatch.setenv("GREENAI_SCOPE1_TCO2E", "2026-Q3:1")
-    assert build(seeded_url)["inputs_sha256"] != before
+    now = build(seeded_url, as_of=None)  # in the present: the changed configuration
+    assert now["inputs_sha256"] != before["inputs_sha256"]
+    assert now["configuration"]["revision"] == 2
+    past = build(seeded_url)  # as of the past: the configuration the ledger held then
+    assert past["inputs_sha256"] == before["inputs_sha256"]
+    assert past["configuration"] == before["configuration"]
 
 
 def _csv_rows(report: dict[str, Any]) -> dict[tuple[str, str, str], tuple[str, str]]:

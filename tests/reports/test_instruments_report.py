@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,46 @@ def test_postgres_ledger_records_the_same_allocation(
         assert from_pg["contractual_instruments"] == lite["contractual_instruments"]
         assert from_pg["scope2_market_tco2e"] == lite["scope2_market_tco2e"]
     assert _allocations(pg_url) == _allocations(ledger_url)
+
+
+def test_a_past_report_keeps_its_allocation_after_later_consumption_is_covered(
+    ledger_url: str, instruments: Path, tmp_path: Path
+) -> None:
+    _seed(ledger_url, RUNS[:2])  # July and August: 2 MWh, GO-A and half of PPA-B used
+    time.sleep(1.1)
+    as_of = datetime.now(UTC).replace(microsecond=0).isoformat()
+    time.sleep(1.1)
+    first = tmp_path / "first"
+    make_report("2026-Q3", as_of=as_of, db_url=ledger_url, out_dir=first, formats=("json",))
+    with Ledger.open(ledger_url) as ledger:  # a late September record, in ledger time now
+        ledger.save_run({"run": RUNS[2]})
+    now = _report(ledger_url, "2026-Q3", tmp_path / "now")
+    assert ("PPA-B", "2026-09", 0.5) in [
+        (a["instrument_id"], a["month"], a["mwh"])
+        for a in now["contractual_instruments"]["applied"]
+    ]
+    recorded = _allocations(ledger_url)
+    again = tmp_path / "again"
+    make_report("2026-Q3", as_of=as_of, db_url=ledger_url, out_dir=again, formats=("json",))
+    assert (again / "report.json").read_bytes() == (first / "report.json").read_bytes()
+    assert _allocations(ledger_url) == recorded  # reading the past records nothing
+
+
+def test_a_past_report_keeps_the_instruments_file_it_used(
+    ledger_url: str, instruments: Path, tmp_path: Path
+) -> None:
+    _seed(ledger_url)
+    time.sleep(1.1)
+    as_of = datetime.now(UTC).replace(microsecond=0).isoformat()
+    first = tmp_path / "first"
+    make_report("2026-Q3", as_of=as_of, db_url=ledger_url, out_dir=first, formats=("json",))
+    instruments.write_text(INSTRUMENTS.replace("GO-A,go,1.5", "GO-A,go,0.5"), encoding="utf-8")
+    time.sleep(1.1)
+    now = _report(ledger_url, "2026-Q4", tmp_path / "q4-now")
+    assert now["configuration"]["revision"] == 2
+    again = tmp_path / "again"
+    make_report("2026-Q3", as_of=as_of, db_url=ledger_url, out_dir=again, formats=("json",))
+    assert (again / "report.json").read_bytes() == (first / "report.json").read_bytes()
+    held = json.loads((again / "report.json").read_text(encoding="utf-8"))
+    volumes = {r["id"]: r["volume_mwh"] for r in held["contractual_instruments"]["instruments"]}
+    assert volumes["GO-A"] == 1.5 and held["configuration"]["revision"] == 1

@@ -154,11 +154,12 @@ def show(
     prometheus_url: PrometheusUrl = "http://127.0.0.1:9090",
     db: o.DbUrl = None,
 ) -> None:
-    """Show one run with its devices, windows and metrics."""
+    """Show one run with its devices, windows, metrics and the revisions of its figures."""
     ledger = _open(db)
     try:
         record = ledger.get_run(run_id)
         parts = _rank_parts(ledger, record) if source is Source.PROMETHEUS else []
+        revisions = ledger.revisions(record["run"]["id"]) if record is not None else []
     finally:
         ledger.close()
     if record is None:
@@ -170,7 +171,7 @@ def show(
     run = with_ratios(record["run"])
     if format is Format.JSON:
         full = {**run, **{k: record[k] for k in ("devices", "windows", "metrics")}}
-        typer.echo(json_text(full))
+        typer.echo(json_text({**full, "revisions": revisions}))
         return
     if format is not Format.TABLE:
         _print_rows([run], format)
@@ -186,6 +187,9 @@ def show(
         if record[part]:
             console.print(f"[bold]{part}[/]")
             _print_rows(record[part], Format.JSON)
+    if revisions:
+        console.print("[bold]revisions[/]")
+        _print_rows(revisions, Format.JSON)
 
 
 def _rank_parts(ledger: Any, record: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -228,6 +232,45 @@ def _show_prometheus(
     console.print(table)
     for key, value in total.items():
         console.print(f"{key}: {_cell(value)}", markup=False)
+
+
+@app.command("amend")
+def amend(
+    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    set_: Annotated[
+        list[str],
+        typer.Option(
+            "--set",
+            help="KEY=VALUE to correct (repeatable): project, phase, model, base_model, "
+            "technique, name, pue (recomputes facility energy, emissions and cost), "
+            "tokens_input, tokens_output.",
+        ),
+    ],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why: kept with the revision, shown in restatements.")
+    ],
+    db: o.DbUrl = None,
+) -> None:
+    """Correct a finished run's recorded figures: a new revision with its reason (reports as
+    of an earlier time keep the figures held then)."""
+    from greenai.errors import ConfigError
+    from greenai.ledger.amend import parse_changes
+
+    try:
+        changes = parse_changes(set_)
+        ledger = _open(db)
+        try:
+            done = ledger.amend_run(run_id, changes, reason)
+        finally:
+            ledger.close()
+    except ConfigError as exc:  # one line, exit 2, nothing written
+        typer.echo(f"greenai: error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if done.revision is None:
+        typer.echo(f"run {run_id}: nothing to change (it already holds these values)")
+        return
+    said = ", ".join(f"{k} {_cell(a)} -> {_cell(b)}" for k, (a, b) in sorted(done.changes.items()))
+    typer.echo(f"run {run_id}: revision {done.revision}: {said}")
 
 
 @app.command("export")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -39,6 +39,9 @@ from greenai.ledger.migrate import (
 from greenai.ledger.rows import as_dict, check_keys, series_rows
 from greenai.ledger.run_write import write_run
 from greenai.ledger.upsert import insert_ignore
+
+if TYPE_CHECKING:
+    from greenai.ledger.amend import Amendment
 
 Clock = Callable[[], datetime]
 SERIES_KEY = ("run_id", "host_id", "device_id", "tier", "ts")
@@ -300,6 +303,29 @@ class Ledger:
         """
         moment = now or self._clock()
         return maintenance.compact(self.engine, tiers=tiers, now=moment)
+
+    def amend_run(self, run_id: str, changes: Mapping[str, Any], reason: str) -> Amendment:
+        """Corrects a finished run (:mod:`greenai.ledger.amend`): a new revision with
+        ``reason``, in ledger time.
+
+        Raises:
+            ConfigError: No such run, one still running, a multi-rank job or part, a key
+                that cannot be amended, or no reason.
+        """
+        from greenai.ledger.amend import amend_run
+
+        with self.write() as conn:
+            return amend_run(conn, run_id, changes, reason, self._clock())
+
+    def revisions(self, run_id: str) -> list[dict[str, Any]]:
+        """The revisions of a run's final figures, oldest first: revision, recorded_at,
+        reason, status, energy_j, facility_energy_j, emissions_kg, project."""
+        rev = schema.run_revisions
+        columns = ("revision", "recorded_at", "reason", "status", "energy_j",
+                   "facility_energy_j", "emissions_kg", "project")  # fmt: skip
+        query = sa.select(*(rev.c[c] for c in columns)).where(rev.c.id == run_id)
+        with self.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(query.order_by(rev.c.revision))]
 
     def get_meta(self, key: str) -> str | None:
         """A ledger setting (``ledger_id``, ``hash_key``, ...), or None when absent."""

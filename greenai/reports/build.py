@@ -225,7 +225,8 @@ def build(
     current, notes = _lines_of(lines, period)
     if not len(current):
         raise EmptyPeriodError(_empty_message(period, projects, as_of))
-    cover = cover_of(ledger, settings, period, as_of)  # records new allocations
+    compared = (period.previous(), period.year_before())
+    cover = cover_of(ledger, settings, period, as_of, compared)  # records new allocations
     current = cover.apply(current, period)
     report = {**_header(period, as_of, projects), **_figures(current, mix_of)}
     report["energy_mix"] = cover.mix(report["energy_mix"], current)

@@ -4,17 +4,20 @@ it to the period's lines, the E1-5 energy mix and the report's instrument sectio
 Allocation is per calendar month of the report's time zone and per location, over the
 Scope 2 facility energy of every project (so a report filtered to some projects applies
 the same coverage as the full one, shared pro rata). Months from the first vintage year of
-any instrument up to the report's end are settled, oldest first, so a month a later report
-covers was never left for it by mistake, and a month once covered keeps its MWh.
+any instrument up to the end of the report's last month are settled, oldest first, so a
+month a later report covers was never left for it by mistake, and a month once covered
+keeps its MWh.
 Within a period, each location's covered MWh is shared among its lines pro rata to their
-facility energy; the rest keeps the next basis of the hierarchy.
+facility energy; the rest keeps the next basis of the hierarchy. A period that covers part
+of a month takes the share of that month's allocation that its part of the month's
+consumption is.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +43,7 @@ if TYPE_CHECKING:
     from greenai.config import Settings
     from greenai.ledger import Ledger
 
-__all__ = ["RULES", "Cover", "cover_of", "line_location", "whole_months"]
+__all__ = ["RULES", "Cover", "cover_of", "line_location", "months_of", "whole_months"]
 
 J_PER_MWH = J_PER_KWH * 1000.0
 RULES = {
@@ -51,7 +54,8 @@ RULES = {
     "quality": "an instrument stated quality_criteria_met = no is never applied",
     "order": ORDER_RULE,
     "granularity": "calendar months of the report's time zone; within a period, a location's "
-    "covered MWh are shared among its lines pro rata to facility energy",
+    "covered MWh are shared among its lines pro rata to facility energy; a period covering "
+    "part of a month takes that month's allocation pro rata to its part of the consumption",
     "once": "allocations are recorded in the ledger; a later report never reuses their MWh",
     "as_of": "a report as of a past time counts the allocations recorded by then, and "
     "allocates the rest as a report at that time would have, without recording it",
@@ -81,17 +85,43 @@ def whole_months(period: Period) -> list[Period] | None:
     return months
 
 
+def months_of(period: Period) -> list[Period]:
+    """The calendar months that ``period`` touches, whole (the first and last may reach
+    beyond it)."""
+    first = date(period.first_day.year, period.first_day.month, 1)
+    span = Period("range", first, period.last_day, period.timezone)
+    last = span.last_day
+    end = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    whole = Period("range", first, date.fromordinal(end.toordinal() - 1), period.timezone)
+    months = whole_months(whole)
+    assert months is not None  # from the first of a month to the last day of one
+    return months
+
+
+def _pieces(period: Period) -> list[tuple[str, Period]]:
+    """(month label, the part of that month inside ``period``) for each month it touches."""
+    out = []
+    for month in months_of(period):
+        first = max(month.first_day, period.first_day)
+        last = min(month.last_day, period.last_day)
+        out.append((month.label, Period("range", first, last, period.timezone)))
+    return out
+
+
 def _consumption(
-    ledger: Ledger, months: Sequence[Period], settings: Settings, as_of: datetime
+    ledger: Ledger,
+    parts: Sequence[tuple[str, Period]],
+    settings: Settings,
+    as_of: datetime,
 ) -> list[Consumption]:
-    """Scope 2 facility MWh per month and location, every project."""
-    if not months:
+    """Scope 2 facility MWh per part (labelled with its month) and location, every project."""
+    if not parts:
         return []
     lines = read_lines(
-        ledger, [(m.start_utc, m.end_utc) for m in months], settings=settings, as_of=as_of
+        ledger, [(p.start_utc, p.end_utc) for _, p in parts], settings=settings, as_of=as_of
     )
     out = []
-    for month in months:
+    for label, month in parts:
         part = lines.period(month.start_utc, month.end_utc)[0]
         s2 = part[part["scope"] == SCOPE2] if len(part) else part
         by_location: dict[str, list[float]] = {}
@@ -102,7 +132,7 @@ def _consumption(
             if key is not None:
                 by_location.setdefault(key, []).append(float(facility_j) / J_PER_MWH)
         for key, values in sorted(by_location.items()):
-            out.append(Consumption(month.label, month.start_utc, month.end_utc, key, total(values)))
+            out.append(Consumption(label, month.start_utc, month.end_utc, key, total(values)))
     return out
 
 
@@ -115,14 +145,32 @@ class Cover:
     consumption: list[Consumption] = field(default_factory=list)
     reasons: dict[str, str] = field(default_factory=dict)
     source: str | None = None
+    parts: dict[str, list[Consumption]] = field(default_factory=dict)
+    """Per period label that is not whole months: the consumption of each month's part
+    inside it (labelled with the month)."""
 
     def _inside(self, period: Period) -> tuple[list[Allocation], dict[str, float]]:
+        """The allocations the period takes and its consumption per location: whole months
+        take their allocations; a month the period covers in part takes the share of its
+        allocations that its part of the month's consumption is of the whole month's."""
         start, end = period.start_utc, period.end_utc
-        inside = [a for a in self.allocations if start <= a.start_utc and a.end_utc <= end]
+        whole = {(c.month, c.location): c.mwh for c in self.consumption}
+        pieces = self.parts.get(period.label)
+        if pieces is None:  # whole months
+            pieces = [c for c in self.consumption if start <= c.start_utc and c.end_utc <= end]
+        share = {
+            (c.month, c.location): min(1.0, c.mwh / whole[(c.month, c.location)])
+            for c in pieces
+            if whole.get((c.month, c.location), 0.0) > 0
+        }
+        inside = [
+            replace(a, mwh=a.mwh * share[(a.month, a.location)])
+            for a in self.allocations
+            if share.get((a.month, a.location), 0.0) > 0
+        ]
         used: dict[str, list[float]] = {}
-        for c in self.consumption:
-            if start <= c.start_utc and c.end_utc <= end:
-                used.setdefault(c.location, []).append(c.mwh)
+        for c in pieces:
+            used.setdefault(c.location, []).append(c.mwh)
         return inside, {k: total(v) for k, v in used.items()}
 
     def apply(self, lines: pd.DataFrame, period: Period) -> pd.DataFrame:
@@ -165,7 +213,10 @@ class Cover:
         applied_kwh = total(a.mwh for a in inside) * 1000.0
         note = None
         if self.instruments and whole_months(period) is None:
-            note = "instruments apply to periods of whole calendar months only: not applied"
+            note = (
+                "the period covers part of a month: it takes the share of that month's "
+                "allocation that its part of the month's consumption is"
+            )
         return {
             "source": self.source,
             "rules": RULES,
@@ -287,12 +338,20 @@ def adjusted_mix(energy_mix: Mapping[str, Any], lines: pd.DataFrame) -> dict[str
     return out
 
 
-def cover_of(ledger: Ledger, settings: Settings, period: Period, as_of: datetime) -> Cover:
+def cover_of(
+    ledger: Ledger,
+    settings: Settings,
+    period: Period,
+    as_of: datetime,
+    also: Sequence[Period] = (),
+) -> Cover:
     """Settles the instruments' allocation up to ``period``'s end and returns it.
 
-    Months from January of the earliest vintage year up to the period's end are
-    allocated (oldest first) and the new allocations recorded in the ledger; nothing is
-    allocated for a period that is not whole months, or without ``instruments_file``.
+    Months from January of the earliest vintage year up to the end of the month holding
+    the period's last day are allocated (oldest first) and the new allocations recorded in
+    the ledger; nothing without ``instruments_file``. ``period`` and the periods ``also``
+    compared with it may cover months in part (:meth:`Cover.apply` shares such a month's
+    allocation pro rata to consumption).
     Only the allocations recorded by ``as_of`` count, and when the ledger holds later ones
     the new allocations are not recorded (see :func:`~greenai.ledger.allocations.settle`).
     """
@@ -302,15 +361,16 @@ def cover_of(ledger: Ledger, settings: Settings, period: Period, as_of: datetime
 
     instruments = read_instruments(settings.instruments_file)
     cover = Cover(instruments, source=settings.instruments_file.name)
-    months = whole_months(period)
-    if not instruments or months is None:
+    if not instruments:
         return cover
     first_day = date(min(i.vintage_first.year for i in instruments), 1, 1)
     history: list[Period] = []
     if first_day <= period.last_day:
-        span = Period("range", first_day, period.last_day, period.timezone)
-        history = whole_months(span) or []
-    cover.consumption = _consumption(ledger, history, settings, as_of)
+        history = months_of(Period("range", first_day, period.last_day, period.timezone))
+    cover.consumption = _consumption(ledger, [(m.label, m) for m in history], settings, as_of)
+    for other in (period, *also):
+        if whole_months(other) is None:
+            cover.parts[other.label] = _consumption(ledger, _pieces(other), settings, as_of)
     reasons: dict[str, str] = {}
 
     def plan(stored: list[Allocation]) -> list[Allocation]:

@@ -219,7 +219,7 @@ def put_section(body: str, section: str, where: str) -> str:
     if heading is not None:
         rest = body[heading.end() :].lstrip("\n")
         return body[: heading.end()] + "\n\n" + marked + ("\n\n" + rest if rest else "\n")
-    lead = body.rstrip() + "\n\n" if body.strip() else "\n"
+    lead = body.rstrip("\n") + "\n\n" if body.strip() else "\n"  # trailing spaces are Markdown
     return f"{lead}{SECTION_HEADING}\n\n{marked}\n"
 
 

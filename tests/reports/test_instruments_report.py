@@ -260,3 +260,32 @@ def test_a_past_report_keeps_the_instruments_file_it_used(
     held = json.loads((again / "report.json").read_text(encoding="utf-8"))
     volumes = {r["id"]: r["volume_mwh"] for r in held["contractual_instruments"]["instruments"]}
     assert volumes["GO-A"] == 1.5 and held["configuration"]["revision"] == 1
+
+
+SPANNING = [  # September's run crosses midnight of the 14th: half its energy on each day
+    RUNS[0], RUNS[1],
+    {**_run("sep", "2026-09-14T12:00:00", 1000, "FRA", FRA_G),
+     "ended_at": datetime(2026, 9, 15, 12, tzinfo=UTC), "duration_s": 86_400.0},
+]  # fmt: skip
+
+
+def test_a_period_covering_part_of_a_month_takes_its_share_of_the_allocation(
+    ledger_url: str, instruments: Path, tmp_path: Path
+) -> None:
+    _seed(ledger_url, SPANNING)
+    first = _report(ledger_url, "2026-09-01..2026-09-14", tmp_path / "first")
+    second = _report(ledger_url, "2026-09-15..2026-09-30", tmp_path / "second")
+    whole = _report(ledger_url, "2026-09", tmp_path / "whole")
+    # September: 1 MWh, PPA-B's last 0.5 MWh (20 g/kWh); each half takes 0.25 of it
+    for half in (first, second):
+        section = half["contractual_instruments"]
+        applied = [(a["instrument_id"], a["month"], a["mwh"]) for a in section["applied"]]
+        assert applied == [("PPA-B", "2026-09", 0.25)]
+        assert math.isclose(half["scope2_market_tco2e"], (250 * 20 + 250 * FRA_G) / 1e6)
+        assert "part of a month" in section["note"]
+    assert math.isclose(
+        first["scope2_market_tco2e"] + second["scope2_market_tco2e"],
+        whole["scope2_market_tco2e"],
+        rel_tol=1e-12,
+    )
+    assert whole["contractual_instruments"]["applied_mwh"] == 0.5

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from huggingface_hub import ModelCard, RepoCard
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import greenai
@@ -280,6 +280,8 @@ def dumped(items: list[tuple[str, Any]]) -> str:
     st.booleans(),
     st.none() | st.integers(0, 5),
 )
+@example(front={}, body_lines=["a line ending in a Markdown line break  "], heading=False,
+         old_at=None)  # fmt: skip
 def test_updating_any_card_keeps_the_rest_and_is_idempotent(
     front: dict[str, Any], body_lines: list[str], heading: bool, old_at: int | None
 ) -> None:

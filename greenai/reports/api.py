@@ -56,6 +56,21 @@ def _as_of(value: datetime | str | None, timezone: str) -> datetime:
     return parse_as_of(value, timezone)
 
 
+MAX_WAIT_S = 1.0
+"""A report as of the current second (the default, rounded up) waits for it to pass."""
+
+
+def _wait_for(ledger: Ledger, moment: datetime) -> None:
+    """Waits until ledger time reaches ``moment`` when it is at most :data:`MAX_WAIT_S`
+    away, so that nothing can still be recorded at or before it once the report reads:
+    read again later as of the same time, the report is the same."""
+    import time
+
+    ahead_s = (moment - ledger.now()).total_seconds()
+    if 0.0 < ahead_s <= MAX_WAIT_S:
+        time.sleep(ahead_s)
+
+
 def build_report(
     ledger: Ledger,
     period: Period | str,
@@ -103,6 +118,7 @@ def _build(
 
     chosen = parse_period(period, settings.timezone) if isinstance(period, str) else period
     moment = _as_of(as_of, settings.timezone).astimezone(UTC).replace(microsecond=0)
+    _wait_for(ledger, moment)
     with held_settings(ledger, settings, moment) as held:
         report = build(
             ledger,

@@ -19,12 +19,12 @@ from sqlalchemy.engine import Connection
 
 from greenai.ledger import schema
 
-__all__ = ["HeldInputs", "held_inputs", "inputs_sha256", "record_inputs"]
+__all__ = ["HeldInputs", "held_inputs", "inputs_sha256", "record_inputs", "unrecorded"]
 
 FIRST = "first used by a report"
 CHANGED = "changed since revision {number}"
 EARLIEST = "none recorded by the as-of time: the earliest revision recorded"
-UNRECORDED = "not recorded (a read-only ledger): the configuration in effect now"
+UNRECORDED = "not recorded ({why}): the configuration in effect now"
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,14 @@ def held_inputs(
         held = conn.execute(query.order_by(table.c.revision).limit(1)).first()
         note = EARLIEST
     if held is None:
-        plain = _plain(content)
-        return HeldInputs(plain, None, inputs_sha256(plain), UNRECORDED)
+        return unrecorded(content, "none in the ledger")
     return HeldInputs(dict(held.content), int(held.revision), str(held.sha256), note)
+
+
+def unrecorded(content: Mapping[str, Any], why: str) -> HeldInputs:
+    """``content`` itself, not recorded for the reason ``why``."""
+    plain = _plain(content)
+    return HeldInputs(plain, None, inputs_sha256(plain), UNRECORDED.format(why=why))
 
 
 def _plain(content: Mapping[str, Any]) -> dict[str, Any]:

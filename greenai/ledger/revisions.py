@@ -9,7 +9,7 @@ write touches without changing a figure (:data:`NOT_REVISED`) do not make a revi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +25,6 @@ __all__ = [
     "RECORDED",
     "REPLACED",
     "RUN_COLUMNS",
-    "latest_revisions",
     "revise",
     "revisions_between",
 ]
@@ -40,13 +39,19 @@ IMPORTED = "imported from {source}"
 CHUNK_IDS = 500
 
 
-def latest_revisions(conn: Connection, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+def _chunks(run_ids: Iterable[str]) -> Iterator[list[str]]:
+    """The distinct ids, sorted, in lists that keep IN clauses within every database's
+    limits."""
+    ids = sorted(set(run_ids))
+    for i in range(0, len(ids), CHUNK_IDS):
+        yield ids[i : i + CHUNK_IDS]
+
+
+def _latest(conn: Connection, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """The latest revision of each of ``run_ids`` that has one (every column)."""
     rev = schema.run_revisions
     found: dict[str, dict[str, Any]] = {}
-    ids = sorted(set(run_ids))
-    for i in range(0, len(ids), CHUNK_IDS):
-        chunk = ids[i : i + CHUNK_IDS]
+    for chunk in _chunks(run_ids):
         last = (
             sa.select(rev.c.id, sa.func.max(rev.c.revision).label("last"))
             .where(rev.c.id.in_(chunk))
@@ -86,15 +91,13 @@ def revise(
         The ids revised, sorted.
     """
     runs = schema.runs
-    ids = sorted(set(run_ids))
     revised: list[str] = []
-    for i in range(0, len(ids), CHUNK_IDS):
-        chunk = ids[i : i + CHUNK_IDS]
+    for chunk in _chunks(run_ids):
         query = sa.select(runs).where(runs.c.id.in_(chunk), runs.c.status != "running")
         rows = [dict(r._mapping) for r in conn.execute(query)]
         if not rows:
             continue
-        latest = latest_revisions(conn, (r["id"] for r in rows))
+        latest = _latest(conn, (r["id"] for r in rows))
         added = []
         for row in rows:
             before = latest.get(row["id"])
@@ -116,12 +119,11 @@ def revisions_between(
     recorded_at (ISO 8601 UTC) and reason."""
     rev = schema.run_revisions
     found: dict[str, list[dict[str, Any]]] = {}
-    ids = sorted(set(run_ids))
-    for i in range(0, len(ids), CHUNK_IDS):
+    for chunk in _chunks(run_ids):
         query = (
             sa.select(rev.c.id, rev.c.revision, rev.c.recorded_at, rev.c.reason)
             .where(
-                rev.c.id.in_(ids[i : i + CHUNK_IDS]),
+                rev.c.id.in_(chunk),
                 rev.c.recorded_at > after,
                 rev.c.recorded_at <= until,
             )

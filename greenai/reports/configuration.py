@@ -84,17 +84,25 @@ def held_settings(ledger: Ledger, settings: Settings, as_of: datetime) -> Iterat
     """The settings as held at ``as_of`` (recording the current ones for a present report)."""
     import sqlalchemy as sa
 
-    from greenai.ledger.report_inputs import held_inputs, inputs_sha256, record_inputs
+    from greenai.ledger.report_inputs import (
+        held_inputs,
+        inputs_sha256,
+        record_inputs,
+        unrecorded,
+    )
 
     now = ledger.now().replace(microsecond=0)
     mine = current(settings)
+    refused = None
     try:
         with ledger.write() as conn:
             record_inputs(conn, NAME, mine, now, as_of)
-    except sa.exc.DBAPIError:
-        pass  # a read-only ledger (the dashboard's preview): read what it holds
+    except sa.exc.DBAPIError as exc:  # a read-only ledger (the dashboard's preview), ...
+        refused = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
     with ledger.read() as conn:
         held = held_inputs(conn, NAME, mine, as_of)
+    if refused is not None and as_of >= now:  # the present: never an older configuration
+        held = unrecorded(mine, f"the ledger refused the write: {refused}")
     if held.sha256 == inputs_sha256(mine):
         yield HeldSettings(settings, held)
         return

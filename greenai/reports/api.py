@@ -77,6 +77,7 @@ def build_report(
     *,
     projects: Sequence[str] = (),
     as_of: datetime | str | None = None,
+    compare_to: Path | str | None = None,
 ) -> dict[str, Any]:
     """The report of a period as a plain dict (the content of report.json).
 
@@ -90,6 +91,8 @@ def build_report(
         projects: Only these projects (empty: every project, plus node-level energy).
         as_of: Count only the runs the ledger held at this time (aware datetime or ISO 8601;
             without an offset, in the configured time zone); default now.
+        compare_to: An earlier report of the same period (its manifest.json or folder):
+            the report gains ``restatements`` against it.
 
     Returns:
         The report; keys documented in :mod:`greenai.reports`.
@@ -100,9 +103,11 @@ def build_report(
         EmptyPeriodError: Nothing to report in the period.
     """
     from greenai.config import load_settings
+    from greenai.reports.restatements import read_earlier
 
     settings = load_settings()
-    return _build(ledger, period, projects, as_of, settings)
+    earlier = None if compare_to is None else read_earlier(Path(compare_to))
+    return _build(ledger, period, projects, as_of, settings, earlier)
 
 
 def _build(

@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 
 from greenai.cli.main import app
 from greenai.errors import ConfigError
+from greenai.ledger import Ledger
+from greenai.reports import build_report
 from greenai.reports import report as make_report
 from tests.interop.conftest import import_file
 from tests.interop.files import row, write_csv
@@ -95,6 +97,9 @@ def test_compare_to_lists_each_restated_run_with_its_reason(
     assert table[0] == "run_id,change,field,before,after,reasons"
     assert any(line.startswith(f"{revised[0]['run_id']},revised,energy_it_kwh,") for line in table)
     assert "Restatements since the report as of" in (tmp / "now" / "report.html").read_text()
+    with Ledger.open(url) as ledger:  # the Python API alike
+        data = build_report(ledger, "2026-Q3", compare_to=tmp / "before")
+    assert data["restatements"]["runs"] == section["runs"]
 
 
 def test_compare_to_refuses_another_period_or_a_changed_file(

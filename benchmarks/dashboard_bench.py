@@ -121,9 +121,15 @@ def _insert_runs(engine: Any, runs: int, now: datetime) -> None:
         for key, values in _children(row).items():
             children[key].extend(values)
     tables = {"devices": schema.run_devices, "windows": schema.windows, "metrics": schema.metrics}
+    runs_t, names = schema.runs, [c.name for c in schema.runs.columns]
+    final = sa.select(  # each final run's first revision, as the ledger's writers keep it
+        *runs_t.c, sa.literal(1), runs_t.c.created_at, sa.literal("generated")
+    ).where(runs_t.c.status != "running")
     with engine.begin() as conn:
         for start in range(0, len(rows), 2000):
             conn.execute(sa.insert(schema.runs), rows[start : start + 2000])
+        columns = [*names, "revision", "recorded_at", "reason"]
+        conn.execute(sa.insert(schema.run_revisions).from_select(columns, final))
         for key, table in tables.items():
             for start in range(0, len(children[key]), 5000):
                 conn.execute(sa.insert(table), children[key][start : start + 5000])

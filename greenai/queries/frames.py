@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from greenai.figures.tiers import tier_seconds
 from greenai.ledger import schema
+from greenai.ledger.limits import storable
 
 if TYPE_CHECKING:
     from greenai.ledger import Ledger
@@ -61,8 +62,9 @@ def _where(flt: RunFilter, runs: sa.Table = schema.runs) -> list[Any]:
         (runs.c.model, flt.models),
         (runs.c.status, flt.statuses),
     ):
-        if values:
-            clauses.append(column.in_(values))
+        if values:  # a value the ledger cannot hold (a lone surrogate, NUL) matches no row
+            kept = [v for v in values if storable(v)]
+            clauses.append(column.in_(kept) if kept else sa.false())
     if flt.root_only:
         clauses.append(runs.c.parent_run_id.is_(None))
     if flt.as_of is not None:

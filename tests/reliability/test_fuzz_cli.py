@@ -267,6 +267,7 @@ def assert_shown_as_text(outcome: Outcome) -> None:
 @example(args=["report", "--period", MONTH, "--format", "json,csv,html"])
 @example(args=["report", "--period", MONTH, "--out", "0" * 5000])  # stat(): name too long
 @example(args=["report", "--period", MONTH, "--out", "a\x00b"])
+@example(args=["report", "--period", MONTH, "--project", "\udc80", "--format", "json"])
 def test_generated_arguments_work_or_are_refused_without_a_traceback(
     place: Place, fuzz_count: FuzzCount, args: list[str]
 ) -> None:

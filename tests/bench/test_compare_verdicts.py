@@ -44,7 +44,7 @@ def test_compare_gives_the_bench_summary_verdicts(tiny_config: BenchConfig, tmp_
         phases=("inference",),
         batch_sizes=(1, 2),
         repeats=3,
-        prefill_iters=32,  # windows long enough for the CPU model's resolution, mostly
+        prefill_iters=320,  # prefill windows of tens of ms: several CPU-time ticks each
         decode_tokens=44,
         db_url=url,
     )

@@ -2,15 +2,16 @@
 
 A heartbeat record holds the run's running totals, its device rows, its open windows
 and the metrics logged since the last record. It is written with one statement per
-table, built once per process (SQLAlchemy caches their compiled form), in one
-transaction. It applies only on top of a full record of the same run: where the run is
+table, built once per process, in one transaction: run through SQLAlchemy (which caches
+their compiled form), or compiled once and run through the driver on SQLite
+(:mod:`greenai.ledger.sqlite_heartbeat`), both with :func:`write_heartbeat`. It applies only on top of a full record of the same run: where the run is
 no longer running or any row it updates is missing, nothing is written and the caller
 writes a full record instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -77,21 +78,30 @@ def _params(row: Mapping[str, Any], columns: Sequence[str], where: str) -> dict[
         raise ValueError(f"{where} lacks {exc.args[0]!r}") from None
 
 
-def _updated(conn: Connection, stmt: sa.Update, params: list[dict[str, Any]]) -> None:
+RunStatement = Callable[[Any, list[dict[str, Any]]], int]
+"""Runs a statement once per parameter set, in the caller's transaction; returns the
+number of rows it matched."""
+
+
+def _updated(run: RunStatement, stmt: sa.Update, params: list[dict[str, Any]], sane: bool) -> None:
     """Run ``stmt`` for each parameter set; every one must match exactly one row."""
     if not params:
         return
-    if conn.dialect.supports_sane_multi_rowcount or len(params) == 1:
-        batches = [params]
-    else:  # the driver cannot count rows over an executemany: one at a time
-        batches = [[one] for one in params]
+    # A driver that cannot count rows over an executemany runs them one at a time.
+    batches = [params] if sane or len(params) == 1 else [[one] for one in params]
     for batch in batches:
-        if conn.execute(stmt, batch).rowcount != len(batch):
+        if run(stmt, batch) != len(batch):
             raise NotApplicableError("a row the heartbeat updates is missing")
 
 
+@cache
+def metrics_insert() -> sa.Insert:
+    """The statement adding a heartbeat's new metrics."""
+    return sa.insert(schema.metrics)
+
+
 def apply_heartbeat(conn: Connection, record: Mapping[str, Any], now: Any) -> None:
-    """Writes a heartbeat record in the caller's transaction.
+    """Writes a heartbeat record in the caller's transaction, through SQLAlchemy.
 
     Args:
         conn: A connection inside a write transaction.
@@ -106,26 +116,50 @@ def apply_heartbeat(conn: Connection, record: Mapping[str, Any], now: Any) -> No
             is missing: roll back and write a full record.
         ValueError: A row lacks a column.
     """
-    run = record["run"]
-    run_id = run["id"]
-    run_params = _params(run, RUN_COLUMNS, "record['run']")
+    write_heartbeat(
+        record,
+        now,
+        lambda stmt, params: int(conn.execute(stmt, params).rowcount),
+        sane_multi_rowcount=conn.dialect.supports_sane_multi_rowcount,
+    )
+
+
+def write_heartbeat(
+    record: Mapping[str, Any], now: Any, run: RunStatement, *, sane_multi_rowcount: bool
+) -> None:
+    """Writes a heartbeat record (see :func:`apply_heartbeat`) with ``run``, which
+    executes each statement in the caller's transaction.
+
+    Args:
+        record: The heartbeat record.
+        now: Ledger time for ``updated_at``.
+        run: Executes a statement for many parameter sets; the rows it matched.
+        sane_multi_rowcount: Whether ``run`` counts the rows of many parameter sets.
+
+    Raises:
+        NotApplicableError: A row the heartbeat updates is missing.
+        ValueError: A row lacks a column.
+    """
+    run_row = record["run"]
+    run_id = run_row["id"]
+    run_params = _params(run_row, RUN_COLUMNS, "record['run']")
     run_params.update(k_id=run_id, v_updated_at=now)
-    _updated(conn, _run_update(), [run_params])
+    _updated(run, _run_update(), [run_params], sane_multi_rowcount)
     devices = []
     for row in record.get("devices") or ():
         params = _params(row, DEVICE_COLUMNS, "record['devices']")
         params.update(k_run_id=run_id, k_device_id=row["device_id"], k_host_id=row["host_id"])
         devices.append(params)
-    _updated(conn, _device_update(), devices)
+    _updated(run, _device_update(), devices, sane_multi_rowcount)
     windows = []
     for row in record.get("windows") or ():
         params = _params(row, WINDOW_COLUMNS, "record['windows']")
         params.update(k_id=row["id"], k_run_id=run_id)
         windows.append(params)
-    _updated(conn, _window_update(), windows)
+    _updated(run, _window_update(), windows, sane_multi_rowcount)
     metrics = [
         {**{name: row.get(name) for name in METRIC_COLUMNS}, "run_id": run_id}
         for row in record.get("metrics") or ()
     ]
     if metrics:
-        conn.execute(sa.insert(schema.metrics), metrics)
+        run(metrics_insert(), metrics)

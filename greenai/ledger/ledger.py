@@ -38,6 +38,7 @@ from greenai.ledger.migrate import (
 )
 from greenai.ledger.rows import as_dict, check_keys, series_rows
 from greenai.ledger.run_write import write_run
+from greenai.ledger.sqlite_heartbeat import SqliteHeartbeats
 from greenai.ledger.upsert import insert_ignore
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class Ledger:
         self.engine = engine
         self.url = url
         self._clock = clock
+        self._heartbeats = SqliteHeartbeats(engine) if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def open(
@@ -116,6 +118,8 @@ class Ledger:
 
     def close(self) -> None:
         """Closes every pooled connection."""
+        if self._heartbeats is not None:
+            self._heartbeats.close()
         self.engine.dispose()
 
     @contextmanager
@@ -159,7 +163,8 @@ class Ledger:
         self, record: Mapping[str, Any], series: Sequence[Mapping[str, Any]] = ()
     ) -> bool:
         """Updates a running run from a heartbeat record and adds the power series rows
-        that come with it (as :meth:`add_series` does), in one transaction.
+        that come with it (as :meth:`add_series` does), in one transaction; on SQLite
+        through the driver (:class:`~greenai.ledger.sqlite_heartbeat.SqliteHeartbeats`).
 
         Args:
             record: What changed since the run's last record (see
@@ -172,10 +177,14 @@ class Ledger:
 
         Raises:
             ValueError: A row lacks a column.
-            sqlalchemy.exc.SQLAlchemyError: The database refused the write.
+            sqlalchemy.exc.SQLAlchemyError: The database refused the write (on SQLite,
+                sqlite3.Error).
         """
         complete = series_rows(series)
         try:
+            if self._heartbeats is not None:
+                self._heartbeats.save(record, complete, self._clock())
+                return True
             with self.write() as conn:
                 apply_heartbeat(conn, record, self._clock())
                 if complete:

@@ -30,7 +30,7 @@ def _dialect_insert(dialect_name: str, table: sa.Table) -> Any:
 
 
 @cache
-def _insert_or_skip(dialect_name: str, table: sa.Table) -> Any:
+def insert_or_skip(dialect_name: str, table: sa.Table) -> Any:
     """``INSERT ... ON CONFLICT DO NOTHING`` for ``table``, built once per dialect."""
     stmt = _dialect_insert(dialect_name, table)
     return None if stmt is None else stmt.on_conflict_do_nothing()
@@ -69,7 +69,7 @@ def insert_ignore(
     conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
 ) -> None:
     """Inserts ``rows``; those whose ``keys`` already exist are left alone."""
-    stmt = _insert_or_skip(conn.dialect.name, table)
+    stmt = insert_or_skip(conn.dialect.name, table)
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = list(rows[start : start + CHUNK_ROWS])
         if stmt is not None:

@@ -10,7 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from greenai.ledger import Ledger, RecordSink, Spool, schema
+from greenai.ledger.heartbeat import apply_heartbeat
 from greenai.ledger.heartbeat_columns import RUN_COLUMNS
+from greenai.ledger.rows import series_rows
+from greenai.ledger.upsert import insert_ignore
 from tests.ledger.conftest import Clock
 
 
@@ -151,3 +154,76 @@ def test_a_sink_writes_the_series_of_a_heartbeat_that_does_not_fit_beside_the_fu
     stored = ledger.get_run("run-hb")
     assert stored is not None and stored["run"]["status"] == "running"
     assert [p for _, p in series_of(ledger, "run-hb")] == [100.0, 101.0, 102.0]
+
+
+def _tables(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the heartbeat touches, as SQLite holds it (autoincrement ids aside)."""
+    queries = {
+        "runs": "SELECT * FROM runs",
+        "run_devices": "SELECT * FROM run_devices ORDER BY device_id",
+        "windows": "SELECT * FROM windows",
+        "metrics": "SELECT run_id, name, value, step, logged_at FROM metrics ORDER BY id",
+        "series": "SELECT run_id, host_id, device_id, tier, ts, power_w, energy_j, sample_count"
+        " FROM series ORDER BY device_id, ts",
+    }
+    with ledger.read() as conn:
+        return {
+            name: [tuple(r) for r in conn.exec_driver_sql(sql)] for name, sql in queries.items()
+        }
+
+
+def test_a_sqlite_heartbeat_stores_exactly_what_core_stores(
+    tmp_path: Path, clock: Clock, make_record: Any
+) -> None:
+    # Ledger.save_heartbeat writes SQLite through the driver; Core's statements, as
+    # other databases run them, are the reference: the same text for every value.
+    full = make_record("run-hb")
+    started = full["run"]["started_at"].replace(microsecond=0)  # no fraction to print
+    beat = heartbeat("run-hb", 2500.0, started=started)
+    beat["run"]["flags"] = None
+    beat["metrics"].append({"name": "lr", "value": 1e-4, "step": None, "logged_at": started})
+    rows = [*power_rows("run-hb", started),
+            {"device_id": "cpu0", "tier": "1s", "ts": started.isoformat(), "power_w": 5.5,
+             "run_id": "run-hb", "host_id": "h1", "energy_j": 0.25}]  # fmt: skip
+    fast, core = (Ledger.open(f"sqlite:///{tmp_path / name}.db", clock=clock)
+                  for name in ("fast", "core"))  # fmt: skip
+    for ledger in (fast, core):
+        ledger.save_run(full)
+    clock.advance(60)
+    assert fast.save_heartbeat(beat, rows)
+    with core.write() as conn:
+        apply_heartbeat(conn, beat, clock())
+        insert_ignore(conn, schema.series, series_rows(rows), ("run_id", "device_id", "ts"))
+    stored = _tables(fast)
+    assert stored == _tables(core)
+    assert len(stored["series"]) == 4 and len(stored["metrics"]) == 3
+    fast.close()
+    core.close()
+
+
+def test_a_sqlite_heartbeat_the_database_refuses_half_way_writes_nothing(
+    tmp_path: Path, clock: Clock, make_record: Any
+) -> None:
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}", clock=clock)
+    full = make_record("run-hb")
+    ledger.save_run(full)
+    started = full["run"]["started_at"]
+    before = ledger.get_run("run-hb")
+    with ledger.write() as conn:  # the series insert, after the run's update, fails
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON series BEGIN SELECT RAISE(ABORT, 'full'); END"
+        )
+    with pytest.raises(Exception, match="full"):
+        ledger.save_heartbeat(
+            heartbeat("run-hb", 2500.0, started=started), power_rows("run-hb", started)
+        )
+    assert ledger.get_run("run-hb") == before
+    with ledger.write() as conn:
+        conn.exec_driver_sql("DROP TRIGGER refuse")
+    assert ledger.save_heartbeat(
+        heartbeat("run-hb", 2600.0, started=started), power_rows("run-hb", started)
+    )
+    stored = ledger.get_run("run-hb")
+    assert stored is not None and stored["run"]["energy_j"] == 2600.0
+    assert len(series_of(ledger, "run-hb")) == 3
+    ledger.close()

@@ -4,9 +4,10 @@ A heartbeat record holds the run's running totals, its device rows, its open win
 and the metrics logged since the last record. It is written with one statement per
 table, built once per process, in one transaction: run through SQLAlchemy (which caches
 their compiled form), or compiled once and run through the driver on SQLite
-(:mod:`greenai.ledger.sqlite_heartbeat`), both with :func:`write_heartbeat`. It applies only on top of a full record of the same run: where the run is
-no longer running or any row it updates is missing, nothing is written and the caller
-writes a full record instead.
+(:mod:`greenai.ledger.sqlite_heartbeat`), both with :func:`write_heartbeat`. It applies
+only on top of a full record of the same run: where the run is no longer running or any
+row it updates is missing, nothing is written and the caller writes a full record
+instead.
 """
 
 from __future__ import annotations

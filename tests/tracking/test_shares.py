@@ -166,8 +166,10 @@ def test_the_first_short_run_is_charged_for_its_own_interval(fake_nvml: FakeNvml
         time.sleep(0.3)
     assert run.duration_s < 1.0
     # Constant 100 W: the counter's energy over the run's own bounds (the old order of
-    # stop took the snapshot after attribution work: +22% to +33%).
-    assert gpu_j(run, "gpu:0") == pytest.approx(100.0 * run.duration_s, rel=1e-3)
+    # stop took the snapshot after attribution work: +22% to +33%). A snapshot is timed
+    # once for all its reads, so a thread preempted between the clock and the counter
+    # shifts a bound by that pause: 2% is 6 ms of it, far below the old error.
+    assert gpu_j(run, "gpu:0") == pytest.approx(100.0 * run.duration_s, rel=0.02)
     row = stored(run.id)["run"]
     assert row["ended_at"] >= row["started_at"]
 

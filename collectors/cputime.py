@@ -305,11 +305,32 @@ class TreeWalk:
         with self._lock:
             now_s = self._clock()
             if now_s - self._walked_at_s > self._max_age_s or now_s < self._walked_at_s:
-                self._stats = tree_stats([self.pid], self.proc_root, self._files)
+                self._stats = self._walk()
                 self._walked_at_s = now_s
                 if self._files is not None:
                     self._files.end_walk()
             return dict(self._stats)
+
+    def _walk(self) -> dict[int, ProcStat]:
+        """The tree now; this process alone, without looking for children, when the
+        kernel says it has none (the usual case of a job: one ``stat`` read a tick)."""
+        if self._files is not None and self.pid == os.getpid() and not has_children():
+            stat = read_proc_stat(self.pid, self.proc_root, self._files)
+            return {} if stat is None else {self.pid: stat}
+        return tree_stats([self.pid], self.proc_root, self._files)
+
+
+def has_children() -> bool:
+    """Whether this process has a child, alive or not yet reaped (any thread's).
+
+    ``waitid`` with ``WNOWAIT`` only looks: no child is reaped and no status consumed,
+    so the job's own ``wait`` calls see what they would have.
+    """
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
 
 
 def process_tree_rss_bytes(

@@ -395,3 +395,28 @@ def test_a_walk_of_the_real_proc_follows_children_through_kept_files() -> None:
         child.kill()
         child.wait()
     assert child.pid not in walk.stats()
+
+
+REPO = Path(__file__).resolve().parents[2]
+CHILDLESS = textwrap.dedent(
+    """
+    import os, subprocess, sys
+    from collectors.cputime import TreeWalk, has_children
+    walk = TreeWalk(os.getpid(), max_age_s=0.0)
+    seen = [has_children(), sorted(walk.stats()) == [os.getpid()]]
+    child = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
+    seen += [has_children(), child.pid in walk.stats(), has_children()]
+    seen += [child.wait(), has_children(), sorted(walk.stats()) == [os.getpid()]]
+    print(seen)
+    """
+)
+
+
+def test_a_walk_that_finds_no_child_reads_one_file_and_never_reaps_the_jobs_child() -> None:
+    # In a fresh process (this one may have children of other tests): with no child, the
+    # walk reads the process's own stat only; a child is found, and looking for children
+    # (waitid with WNOWAIT) leaves an exited one to the job's own wait, status and all.
+    done = subprocess.run([sys.executable, "-c", CHILDLESS], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)  # fmt: skip
+    assert done.stdout.strip() == "[False, True, True, True, True, 3, False, True]"

@@ -17,6 +17,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import FunctionType
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,36 +35,50 @@ class _Prepared:
     """A statement compiled for the dialect, run through the driver."""
 
     sql: str
-    names: tuple[str, ...]  # its parameters, in order
-    defaults: dict[str, Any]  # values the statement binds itself (literals)
-    processors: tuple[Callable[[Any], Any] | None, ...]  # per parameter
+    plan: tuple[tuple[str, Any, Callable[[Any], Any] | None, bool], ...]
+    """Per parameter, in order: its name, the value it defaults to (the statement's own
+    literal, else None), its bind processor, and whether that processor is Python code
+    whose results are worth keeping within one write (a timestamp repeated across the
+    devices of one second is bound once)."""
 
     @classmethod
     def compile(cls, stmt: Any, dialect: Dialect, columns: Sequence[str]) -> _Prepared:
         compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
-        names = tuple(compiled.positiontup or ())
-        types = [compiled.binds[name].type.dialect_impl(dialect) for name in names]
-        return cls(
-            str(compiled),
-            names,
-            {name: b.effective_value for name, b in compiled.binds.items() if not b.required},
-            tuple(t.bind_processor(dialect) for t in types),
-        )
+        plan = []
+        for name in compiled.positiontup or ():
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            default = None if bind.required else bind.effective_value
+            plan.append((name, default, process, isinstance(process, FunctionType)))
+        return cls(str(compiled), tuple(plan))
 
     def rows(self, params: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
         """Each parameter set as the driver's tuple, bound as Core binds it."""
-        plan = [
-            (name, process, self.defaults.get(name))
-            for name, process in zip(self.names, self.processors, strict=True)
-        ]
-        return [
-            tuple(_bound(row.get(name, default), process) for name, process, default in plan)
-            for row in params
-        ]
+        kept: dict[tuple[str, type, Any], Any] = {}
+        out = []
+        for row in params:
+            values = []
+            for name, default, process, keep in self.plan:
+                value = row.get(name, default)
+                if keep:
+                    value = _bound_once(kept, name, value, process)
+                elif process is not None:
+                    value = process(value)
+                values.append(value)
+            out.append(tuple(values))
+        return out
 
 
-def _bound(value: Any, process: Callable[[Any], Any] | None) -> Any:
-    return value if process is None else process(value)
+def _bound_once(kept: dict[tuple[str, type, Any], Any], name: str, value: Any, process: Any) -> Any:
+    """``process(value)``, computed once per parameter and value (by type and equality)."""
+    try:
+        key = (name, type(value), value)
+        if key in kept:
+            return kept[key]
+    except TypeError:  # unhashable (a JSON value)
+        return process(value)
+    bound = kept[key] = process(value)
+    return bound
 
 
 class SqliteHeartbeats:

@@ -98,6 +98,7 @@ class GpuWatch:
         self._ours: set[int] = set()
         self._current: GpuAttribution | None = None
         self._by_processes: GpuAttribution | None = None
+        self._decided: tuple[GpuAttribution, dict[str, spans.Share]] | None = None
         self.environ: Mapping[str, str] = os.environ
 
     @property
@@ -127,6 +128,8 @@ class GpuWatch:
         chosen = self._by_processes or self._current
         if chosen is None:
             chosen = attribute_gpus(self.gpu_ids, None, set(), self.environ)
+        if self._decided is not None and self._decided[0] == chosen:
+            return dict(self._decided[1])  # a tick of the same list: the same shares
         out = {}
         for dev in self.gpu_ids:
             rule = _SHARE_RULES.get(chosen.device_rules.get(dev, chosen.rule), spans.EXCLUSIVE)
@@ -135,7 +138,8 @@ class GpuWatch:
             # The process list of a MIG GPU names every tenant's processes, and per-process
             # utilization is not available in MIG mode: the visible slices decide.
             out[dev] = spans.Share(ours / total, spans.MIG_SLICES)
-        return out
+        self._decided = (chosen, out)
+        return dict(out)
 
 
 class CpuTimeShare:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from collectors.sampler import DeviceEnergy, SamplerCounts, Snapshot
+from collectors.types import Kind
 from greenai.figures.flags import DEVICE_LOST, bridged, lost_device
 
 EXCLUSIVE = "exclusive"  # the device is the process's alone
@@ -303,16 +304,25 @@ class SpanTree:
     def _charge(self, before: Snapshot, after: Snapshot, shares: Mapping[str, Share]) -> None:
         """Charge one segment's energy to the active spans (see the module's rules)."""
         spans = list(self._active)
-        roots = {id(charging_root(span)) for span in spans}
+        roots = len({id(charging_root(span)) for span in spans})
         duration_s = max(after.timestamp_s - before.timestamp_s, 0.0)
+        gaps = bool(after.lost or after.bridged or before.bridged)
+        allocations: dict[tuple[Kind, float, str], Allocation] = {}  # one per share alike
         for device_id, end in after.devices.items():
             begin = before.devices.get(device_id)
             if begin is None:
                 continue  # first seen now: its energy starts with the next segment
             share = shares.get(device_id, WHOLE)
-            allocation = allocate(spans, len(roots), end.kind.value, share)
-            _flag_gaps(spans, before, after, device_id)
+            key = (end.kind, share.fraction, share.rule)
+            allocation = allocations.get(key)
+            if allocation is None:
+                allocation = allocations[key] = allocate(spans, roots, end.kind.value, share)
+            if gaps:
+                _flag_gaps(spans, before, after, device_id)
             delta_j = max(end.energy_j - begin.energy_j, 0.0)
+            if not self._bridges and not after.carried:
+                _apply(allocation, device_id, end, delta_j, duration_s > 0 or delta_j > 0)
+                continue
             if device_id in after.carried:
                 self._bridges.setdefault(device_id, _Bridge()).add(duration_s, allocation)
                 continue

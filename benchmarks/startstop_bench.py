@@ -10,7 +10,7 @@ import sys
 import tempfile
 import textwrap
 
-from benchmarks.common import REPO, print_table, run_json
+from benchmarks.common import REPO, compile_bytecode, print_table, run_json
 
 GREENAI = textwrap.dedent(
     """
@@ -72,6 +72,7 @@ def import_time_ms() -> tuple[float, list[str]]:
 
 def main() -> dict[str, float]:
     """Measure both tools in fresh processes (each with its own ledger) and print."""
+    compile_bytecode()
     env = {**os.environ, "GREENAI_DATA_DIR": tempfile.mkdtemp(prefix="greenai-bench-")}
     run_json("import greenai, greenai.emissions as e, greenai.config as c; "
              "e.resolve_factor(c.load_settings()); print(1)", env)  # fmt: skip

@@ -109,23 +109,36 @@ def load_tdp_table(path: Path) -> tuple[tuple[str, float], ...]:
     """Rows (name, TDP in W) of a ``Name,TDP`` table; rows without a number are skipped."""
     rows = []
     with path.open(newline="", encoding="utf-8") as fh:
-        for row in csv.DictReader(fh):
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        if "Name" not in header or "TDP" not in header:
+            return ()
+        name_at, tdp_at = header.index("Name"), header.index("TDP")
+        for row in reader:
             try:
-                rows.append((row["Name"].strip(), float(row["TDP"])))
-            except (KeyError, TypeError, ValueError):
+                rows.append((row[name_at].strip(), float(row[tdp_at])))
+            except (IndexError, ValueError):
                 continue
     return tuple(rows)
 
 
+# Compiled once: the table's few thousand names are cleaned at every cold start.
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+_TRADEMARK = re.compile(r"\((R|TM|tm|r)\)")
+_CLOCK = re.compile(r"\s*@\s*\d+(\.\d+)?\s*[GM]Hz")
+_FILLER = re.compile(r"\b\d+-Core\b|\bCPU\b|\bProcessor\b")
+_DIGIT = re.compile(r"\d")
+
+
 def _words(text: str) -> frozenset[str]:
-    return frozenset(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+    return frozenset(_NOT_WORD.sub(" ", text.lower()).split())
 
 
 def clean_model_name(raw: str) -> str:
     """A ``/proc/cpuinfo`` model name without trademarks, clock speed and filler words."""
-    name = re.sub(r"\((R|TM|tm|r)\)", "", raw)
-    name = re.sub(r"\s*@\s*\d+(\.\d+)?\s*[GM]Hz", "", name)
-    name = re.sub(r"\b\d+-Core\b|\bCPU\b|\bProcessor\b", "", name)
+    name = _TRADEMARK.sub("", raw)
+    name = _CLOCK.sub("", name)
+    name = _FILLER.sub("", name)
     return " ".join(name.split())
 
 
@@ -147,9 +160,10 @@ def _index(
     words = []
     for name, tdp in table:
         raw.setdefault(_key(name), (name, tdp))
-        cleaned.setdefault(_key(clean_model_name(name)), (name, tdp))
-        if any(ch.isdigit() for ch in name):  # only names that carry a model number
-            words.append((_words(clean_model_name(name)), name, tdp))
+        clean = clean_model_name(name)
+        cleaned.setdefault(_key(clean), (name, tdp))
+        if _DIGIT.search(name):  # only names that carry a model number
+            words.append((_words(clean), name, tdp))
     return raw, cleaned, words
 
 

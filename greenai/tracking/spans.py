@@ -320,9 +320,6 @@ class SpanTree:
             if gaps:
                 _flag_gaps(spans, before, after, device_id)
             delta_j = max(end.energy_j - begin.energy_j, 0.0)
-            if not self._bridges and not after.carried:
-                _apply(allocation, device_id, end, delta_j, duration_s > 0 or delta_j > 0)
-                continue
             if device_id in after.carried:
                 self._bridges.setdefault(device_id, _Bridge()).add(duration_s, allocation)
                 continue

@@ -313,8 +313,11 @@ class TreeWalk:
 
     def _walk(self) -> dict[int, ProcStat]:
         """The tree now; this process alone, without looking for children, when the
-        kernel says it has none (the usual case of a job: one ``stat`` read a tick)."""
-        if self._files is not None and self.pid == os.getpid() and not has_children():
+        kernel says it has none (the usual case of a job: one ``stat`` read a tick).
+        The kernel is asked only while the last walk found no child, so a job with
+        workers pays nothing for the question."""
+        childless = len(self._stats) <= 1
+        if childless and self._files is not None and self.pid == os.getpid() and not has_children():
             stat = read_proc_stat(self.pid, self.proc_root, self._files)
             return {} if stat is None else {self.pid: stat}
         return tree_stats([self.pid], self.proc_root, self._files)

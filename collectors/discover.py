@@ -12,10 +12,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from collectors.base import Collector
 from collectors.errors import Unavailable
 from collectors.types import Availability, Kind
+
+if TYPE_CHECKING:
+    from collectors.cputime import TreeWalk
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +31,13 @@ class Discovery:
     Attributes:
         collectors: The open collectors.
         availability: One entry per collector tried, available or with its reason.
+        walk: The one walk of the job's process tree the models read at each tick, for
+            whatever else follows the job's CPU time (None: not walked here).
     """
 
     collectors: list[Collector]
     availability: list[Availability]
+    walk: TreeWalk | None = None
 
 
 def _try(
@@ -111,4 +118,4 @@ def discover(
             found,
             avail,
         )
-    return Discovery(found, avail)
+    return Discovery(found, avail, walk)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from collectors.base import Collector, ProcessLister
+from collectors.base import ProcessLister
 from collectors.clock import SYSTEM_CLOCK, Clock
 from collectors.discover import Discovery, discover
 from collectors.sampler import Sampler, Snapshot
@@ -88,7 +88,7 @@ class Hub:
         mig = {d.device_id: d.mig_slices for d in gpus if d.mig_slices is not None}
         self._listers = [c for c in discovery.collectors if isinstance(c, ProcessLister)]
         self.gpus = GpuWatch([d.device_id for d in gpus], mig=mig) if gpus else None
-        self.cpu = _cpu_time_share(key.mode, discovery.collectors)
+        self.cpu = _cpu_time_share(key.mode, discovery)
 
     @property
     def availability(self) -> list[Availability]:
@@ -207,14 +207,18 @@ class Hub:
             return self.tree.active
 
 
-def _cpu_time_share(mode: str, collectors: list[Collector]) -> CpuTimeShare | None:
-    """The CPU-time share of machine-wide counters (RAPL) in process mode, else None."""
-    machine_wide = [d.device_id for c in collectors if c.machine_wide for d in c.devices()]
+def _cpu_time_share(mode: str, discovery: Discovery) -> CpuTimeShare | None:
+    """The CPU-time share of machine-wide counters (RAPL) in process mode, else None;
+    it reads the job's tree through the models' walk, so a tick walks it once."""
+    machine_wide = [
+        d.device_id for c in discovery.collectors if c.machine_wide for d in c.devices()
+    ]
     if mode != "process" or not machine_wide:
         return None
     from collectors.cputime import ProcessTreeCpuTime, machine_busy_cpu_s
 
-    tree = ProcessTreeCpuTime(os.getpid())
+    walk = discovery.walk if discovery.walk and discovery.walk.pid == os.getpid() else None
+    tree = ProcessTreeCpuTime(os.getpid(), walk=walk)
     return CpuTimeShare(lambda: (tree.total_s(), machine_busy_cpu_s()), machine_wide)
 
 

@@ -400,7 +400,8 @@ def test_a_walk_of_the_real_proc_follows_children_through_kept_files() -> None:
 REPO = Path(__file__).resolve().parents[2]
 CHILDLESS = textwrap.dedent(
     """
-    import os, subprocess, sys
+    import os, subprocess, sys, threading
+    from collectors import cputime
     from collectors.cputime import TreeWalk, has_children
     walk = TreeWalk(os.getpid(), max_age_s=0.0)
     seen = [has_children(), sorted(walk.stats()) == [os.getpid()]]
@@ -408,6 +409,18 @@ CHILDLESS = textwrap.dedent(
     os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped
     seen += [has_children(), child.pid in walk.stats(), has_children()]
     seen += [child.wait(), has_children(), sorted(walk.stats()) == [os.getpid()]]
+    # A child started by another thread of the job is a child of the job too.
+    started = []
+    worker = threading.Thread(target=lambda: started.append(subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.readline()"], stdin=subprocess.PIPE)))
+    worker.start(); worker.join()
+    asked = []
+    cputime.has_children = lambda: asked.append(1) or has_children()
+    walks = [started[0].pid in walk.stats() for _ in range(3)]
+    seen += [walks, len(asked)]  # asked once: then the walks follow the children files
+    started[0].communicate(b"\\n")
+    seen += [sorted(walk.stats()) == [os.getpid()], sorted(walk.stats()) == [os.getpid()]]
+    seen += [len(asked)]  # asked again once no child was found
     print(seen)
     """
 )
@@ -415,8 +428,11 @@ CHILDLESS = textwrap.dedent(
 
 def test_a_walk_that_finds_no_child_reads_one_file_and_never_reaps_the_jobs_child() -> None:
     # In a fresh process (this one may have children of other tests): with no child, the
-    # walk reads the process's own stat only; a child is found, and looking for children
-    # (waitid with WNOWAIT) leaves an exited one to the job's own wait, status and all.
+    # walk reads the process's own stat only; a child is found, whichever thread started
+    # it, and looking for children (waitid with WNOWAIT) leaves an exited one to the
+    # job's own wait, status and all. While the walk finds children it does not ask.
     done = subprocess.run([sys.executable, "-c", CHILDLESS], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO)}, check=True)  # fmt: skip
-    assert done.stdout.strip() == "[False, True, True, True, True, 3, False, True]"
+    assert done.stdout.strip() == (
+        "[False, True, True, True, True, 3, False, True, [True, True, True], 1, True, True, 2]"
+    )
